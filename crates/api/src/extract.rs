@@ -1,0 +1,114 @@
+//! Request extractors: the caller (bearer token), `If-Match`, and JSON bodies whose errors
+//! become problems naming the offending field.
+
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts};
+use convene_domain::accounts::{self, Caller};
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// The caller: anonymous without an `Authorization` header, an organizer with a valid
+/// `Bearer cvn_org_…` token. A header with a wrong, unknown or revoked token → 401 (a bad
+/// credential is never silently downgraded to anonymous).
+pub struct Auth(pub Caller);
+
+impl<S> FromRequestParts<S> for Auth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Some(h) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(Auth(Caller::Anonymous));
+        };
+        let token = h
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or(convene_domain::Error::Unauthenticated)?;
+        let state = AppState::from_ref(state);
+        Ok(Auth(accounts::authenticate(&state.db, token).await?))
+    }
+}
+
+/// The `If-Match` header, if sent (RFC 9110 §13.1.1).
+pub struct IfMatch(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.headers.get(header::IF_MATCH) {
+            None => Ok(IfMatch(None)),
+            Some(v) => v
+                .to_str()
+                .map(|s| IfMatch(Some(s.to_owned())))
+                .map_err(|_| ApiError::malformed("If-Match is not ASCII")),
+        }
+    }
+}
+
+impl IfMatch {
+    /// The header value as `&str`.
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+/// A JSON body. Wrong `Content-Type` → 415; bad syntax → 400 with line and column; a
+/// field of the wrong type, missing or unknown → 422 naming the field's path.
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if mime != "application/json" && !mime.ends_with("+json") {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "send the body as application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::malformed(e.body_text()))?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Parses JSON with the problem mapping described on [`Json`].
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                Err(ApiError::malformed(format!("the body is not valid JSON: {inner}")))
+            } else {
+                let field = if path == "." { "body".to_owned() } else { path };
+                let msg = inner.to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+                Err(convene_domain::Error::field(field, msg).into())
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! convene's HTTP API (axum), under `/api/v1`.
+//!
+//! Handlers are thin: they extract the caller and input, call one operation of
+//! `convene-domain`, and shape the answer (JSON, ETag, problem). The OpenAPI 3.1 document
+//! is generated from the handlers' annotations and served at `/api/v1/openapi.json`, with
+//! a Swagger UI at `/api/v1/docs/` whose assets are compiled into the binary.
+
+pub mod extract;
+pub mod problem;
+mod routes;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use sea_orm::DatabaseConnection;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// Public base URL of this server (e.g. `https://forum.example.org`), used in exported
+    /// links and iCalendar UIDs.
+    pub public_base_url: String,
+}
+
+/// The largest request body accepted (schedule files), bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "convene",
+        description = "The backend that runs municipal forums: programme, registrations, declarations.\n\nErrors are RFC 9457 `application/problem+json`. Instants are RFC 3339; local times are given with the forum's IANA time zone. Writes need `Authorization: Bearer <API token>`.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "forums", description = "Forums and their lifecycle"),
+        (name = "rooms", description = "Rooms of a forum"),
+        (name = "speakers", description = "People on the programme"),
+        (name = "sessions", description = "The programme"),
+        (name = "schedule", description = "frab/c3voc schedule import and export, iCalendar"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Builds the whole router: `/healthz`, `/api/v1/…`, `/api/v1/openapi.json`, `/api/v1/docs/`.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::forums::router())
+        .merge(routes::rooms::router())
+        .merge(routes::speakers::router())
+        .merge(routes::sessions::router())
+        .merge(routes::schedule::router())
+        .split_for_parts();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .nest("/api/v1", api.with_state(state))
+        .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(problem::ApiError::internal())
+        }))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// The OpenAPI document, as served.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .merge(routes::forums::router())
+        .merge(routes::rooms::router())
+        .merge(routes::speakers::router())
+        .merge(routes::sessions::router())
+        .merge(routes::schedule::router())
+        .split_for_parts()
+        .1
+}

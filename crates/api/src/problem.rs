@@ -1,0 +1,154 @@
+//! RFC 9457 `application/problem+json` responses.
+//!
+//! Every error leaves the API as a problem with a stable `type` (a relative URI
+//! `/problems/<name>`), a `title`, the HTTP `status`, a `detail`, and where relevant
+//! `errors` (per-field), `conflicting_session` (409) or `current_etag` (412). A 500 says
+//! nothing about its cause; the cause is logged.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use convene_domain::error::{ConflictingSession, FieldError};
+use convene_domain::Error;
+use serde::Serialize;
+
+/// The body of every error response (RFC 9457 §3).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the problem kind, e.g. `/problems/room-double-booked`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the kind.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// What went wrong this time.
+    pub detail: String,
+    /// Per-field complaints (validation).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// The session a 409 collided with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicting_session: Option<ConflictingSession>,
+    /// The current ETag, on 412.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_etag: Option<String>,
+}
+
+/// An error on its way out as a problem response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    problem: Problem,
+}
+
+impl ApiError {
+    /// A problem with the given status, type name (after `/problems/`), title and detail.
+    pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            problem: Problem {
+                problem_type: format!("/problems/{kind}"),
+                title: title.to_owned(),
+                status: status.as_u16(),
+                detail: detail.into(),
+                errors: vec![],
+                conflicting_session: None,
+                current_etag: None,
+            },
+        }
+    }
+
+    /// Adds field errors.
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.problem.errors = errors;
+        self
+    }
+
+    /// 400 for a body that is not what the endpoint reads (syntax, shape).
+    pub fn malformed(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed-request", "Malformed request", detail)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no such {what}")),
+            Error::Validation(errors) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation-error",
+                "Invalid input",
+                errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
+            )
+            .with_errors(errors),
+            Error::Conflict { kind, message, session, errors } => {
+                let mut p = ApiError::new(StatusCode::CONFLICT, kind.slug(), conflict_title(kind.slug()), message).with_errors(errors);
+                p.problem.conflicting_session = session;
+                p
+            }
+            Error::PreconditionFailed { current_etag } => {
+                let mut p = ApiError::new(
+                    StatusCode::PRECONDITION_FAILED,
+                    "precondition-failed",
+                    "Precondition failed",
+                    format!("If-Match does not match the current ETag {current_etag}; fetch the object again"),
+                );
+                p.problem.current_etag = Some(current_etag);
+                p
+            }
+            Error::Unauthenticated => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+                "send a valid API token as `Authorization: Bearer cvn_org_…`",
+            ),
+            Error::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why),
+            Error::InvalidSchedule(e) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-schedule",
+                "Invalid schedule file",
+                e.to_string(),
+            )
+            .with_errors(vec![FieldError::new(e.location, e.message)]),
+            Error::Db(e) => {
+                tracing::error!(error = %e, "database error");
+                if matches!(e, sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)) {
+                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", "the database is unavailable; try again")
+                } else {
+                    ApiError::internal()
+                }
+            }
+        }
+    }
+}
+
+fn conflict_title(kind: &str) -> &'static str {
+    match kind {
+        "room-double-booked" => "Room already booked",
+        "speaker-double-booked" => "Speaker already booked",
+        "invalid-time-range" => "Session ends before it starts",
+        "already-exists" => "Already exists",
+        _ => "Conflict",
+    }
+}
+
+impl ApiError {
+    /// The opaque 500.
+    pub fn internal() -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error", "something went wrong on our side; it has been logged")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, axum::Json(self.problem)).into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"convene\""));
+        }
+        res
+    }
+}
+
+/// Result of handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

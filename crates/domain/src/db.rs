@@ -1,0 +1,82 @@
+//! Connecting to the database and starting write transactions the same way on SQLite and
+//! PostgreSQL.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, SqlxSqliteConnector, Statement, TransactionOptions,
+    TransactionTrait,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use uuid::Uuid;
+
+/// How long a SQLite connection waits for the write lock before giving up
+/// (`PRAGMA busy_timeout`), in seconds.
+pub const SQLITE_BUSY_TIMEOUT_SECS: u64 = 30;
+
+/// Opens a pool on `url` (`sqlite://FILE?mode=rwc` or `postgres://…`) with at most
+/// `max_connections` connections.
+///
+/// SQLite is set up for a server, on **every** pooled connection (sqlx applies these
+/// options each time it opens one): WAL journal, `synchronous=NORMAL`,
+/// `busy_timeout` = [`SQLITE_BUSY_TIMEOUT_SECS`], `foreign_keys=ON`; the file is created
+/// when missing. Errors: [`DbErr::Conn`] when the URL is malformed or the server refuses.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    if url.starts_with("sqlite:") {
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(SQLITE_BUSY_TIMEOUT_SECS))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .connect_with(opts)
+            .await
+            .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())))?;
+        Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+    } else {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.max_connections(max_connections.max(1))
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        Database::connect(opts).await
+    }
+}
+
+/// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: it takes the write lock
+/// up front (waiting up to the busy timeout), so a transaction that reads before it writes
+/// can never fail with "database is locked" on upgrade. On PostgreSQL it is a plain
+/// `BEGIN` (READ COMMITTED); callers lock the rows they depend on (see [`lock_forum`]).
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Serialises writers of one forum's programme: on PostgreSQL `SELECT … FOR UPDATE` on the
+/// forum row, held until the transaction ends; on SQLite a no-op, since
+/// [`begin_write`] already holds the database's single write lock.
+pub async fn lock_forum(txn: &DatabaseTransaction, forum_id: Uuid) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id FROM forums WHERE id = $1 FOR UPDATE",
+            [forum_id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// The current instant truncated to whole seconds, the precision convene stores.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(0)
+}

@@ -1,0 +1,120 @@
+//! The errors every domain operation returns. The API maps each to an RFC 9457 problem.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+/// One field's complaint inside a validation error: `field` is a JSON pointer-like path
+/// (`starts_at`, `speakers[1].role`), `message` says what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema)]
+pub struct FieldError {
+    /// Path of the field in the request body.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// Builds a field error.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A session that an operation collided with, named in 409 problems.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema)]
+pub struct ConflictingSession {
+    /// Its id.
+    pub id: Uuid,
+    /// Its stable guid.
+    pub guid: String,
+    /// Its title.
+    pub title: String,
+    /// Start, RFC 3339 UTC.
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+    /// End, RFC 3339 UTC.
+    pub ends_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Which rule a conflict broke; the API uses it as the problem `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictKind {
+    /// Two live sessions in one room at overlapping times.
+    RoomDoubleBooked,
+    /// One speaker in two overlapping live sessions.
+    SpeakerDoubleBooked,
+    /// A session that does not end after it starts.
+    InvalidTimeRange,
+    /// A unique name or key already taken (room name, forum slug, e-mail…).
+    AlreadyExists,
+    /// The object's status does not allow the operation (e.g. publishing a closed forum).
+    InvalidState,
+}
+
+impl ConflictKind {
+    /// Stable kebab-case name, used in the problem `type` URI.
+    pub fn slug(self) -> &'static str {
+        match self {
+            ConflictKind::RoomDoubleBooked => "room-double-booked",
+            ConflictKind::SpeakerDoubleBooked => "speaker-double-booked",
+            ConflictKind::InvalidTimeRange => "invalid-time-range",
+            ConflictKind::AlreadyExists => "already-exists",
+            ConflictKind::InvalidState => "invalid-state",
+        }
+    }
+}
+
+/// Everything a domain operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The object does not exist, or the caller may not see it (HTTP 404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request body broke field rules (HTTP 422).
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    /// The change breaks a rule about other objects (HTTP 409).
+    #[error("{message}")]
+    Conflict {
+        /// Which rule.
+        kind: ConflictKind,
+        /// Human-readable explanation naming what collided.
+        message: String,
+        /// The session collided with, when there is one.
+        session: Option<ConflictingSession>,
+        /// Field errors that go with it.
+        errors: Vec<FieldError>,
+    },
+    /// `If-Match` did not match the current ETag (HTTP 412).
+    #[error("the object has changed; current ETag is {current_etag}")]
+    PreconditionFailed {
+        /// The object's ETag now.
+        current_etag: String,
+    },
+    /// No or a wrong credential (HTTP 401).
+    #[error("authentication required")]
+    Unauthenticated,
+    /// Authenticated, may see the object, but may not do this to it (HTTP 403).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// A schedule file was refused (HTTP 422), with where the first problem is.
+    #[error("invalid schedule: {0}")]
+    InvalidSchedule(#[from] crate::schedule::ScheduleError),
+    /// The database failed (HTTP 500 / 503; details are logged, never shown).
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+}
+
+impl Error {
+    /// A validation error about one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+/// Result of domain operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,44 @@
+//! Table `forums`.
+use sea_orm::entity::prelude::*;
+
+/// One row of `forums`. Dates are local to `time_zone`; instants are UTC.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "forums")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub slug: String,
+    pub title: String,
+    pub acronym: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub description: String,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub venue: Option<String>,
+    /// IANA time zone name, e.g. `Europe/Istanbul`.
+    pub time_zone: String,
+    pub first_day: Date,
+    pub last_day: Date,
+    /// Local time at which one programme day turns into the next.
+    pub day_change: Time,
+    pub timeslot_minutes: i32,
+    pub capacity: Option<i32>,
+    /// `open` or `approval`.
+    pub registration_mode: String,
+    pub registration_opens_at: Option<DateTimeUtc>,
+    pub registration_closes_at: Option<DateTimeUtc>,
+    /// JSON array of BCP 47 language tags.
+    pub languages: Json,
+    /// `draft`, `published`, `closed` or `archived`.
+    pub status: String,
+    /// Row version, raised by one on every change; the ETag is derived from it.
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,159 @@
+//! Small shared helpers: optional-nullable fields, cursors, time zones, ETags.
+
+use base64::Engine;
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{de::DeserializeOwned, Deserialize, Deserializer, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Deserializes a PATCH field that may be absent (`None`), `null` (`Some(None)`) or a
+/// value (`Some(Some(v))`). Use with `#[serde(default, deserialize_with = "…")]`.
+pub fn double_option<'de, T, D>(de: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+/// The strong ETag of a row version, e.g. `"7"` (RFC 9110 §8.8.3).
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// Checks an `If-Match` header value against the current version: `*` matches anything,
+/// otherwise one of the comma-separated entity tags must equal [`etag`]`(version)`.
+/// Errors: [`Error::PreconditionFailed`] naming the current ETag.
+pub fn check_if_match(if_match: Option<&str>, version: i32) -> Result<()> {
+    let Some(h) = if_match else { return Ok(()) };
+    let current = etag(version);
+    let ok = h
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == current || t.strip_prefix("W/") == Some(current.as_str()));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::PreconditionFailed {
+            current_etag: current,
+        })
+    }
+}
+
+/// An opaque pagination cursor: URL-safe base64 of the JSON of the sort key.
+pub fn encode_cursor<T: Serialize>(key: &T) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(key).expect("cursor keys serialize"))
+}
+
+/// Decodes a cursor made by [`encode_cursor`]; [`Error::Validation`] on `cursor` otherwise.
+pub fn decode_cursor<T: DeserializeOwned>(cursor: &str) -> Result<T> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| Error::field("cursor", "is not a cursor returned by this endpoint"))
+}
+
+/// A page of a list: the items and, when more follow, the cursor for the next page.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    /// The items of this page, in the list's order.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Default and maximum page sizes.
+pub const DEFAULT_LIMIT: u64 = 50;
+/// The largest `limit` accepted.
+pub const MAX_LIMIT: u64 = 500;
+
+/// Checks a requested page size: 1 ..= [`MAX_LIMIT`], default [`DEFAULT_LIMIT`].
+pub fn page_limit(limit: Option<u64>) -> Result<u64> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(Error::field("limit", format!("must be between 1 and {MAX_LIMIT}"))),
+    }
+}
+
+/// Parses an IANA time zone name (`Europe/Zurich`); [`Error::Validation`] on `field`.
+pub fn parse_tz(field: &str, name: &str) -> Result<Tz> {
+    name.parse::<Tz>()
+        .map_err(|_| Error::field(field, format!("`{name}` is not an IANA time zone name")))
+}
+
+/// The first instant at or after local `date` + `time` in `tz`. In a DST gap (the local
+/// time does not exist) it is the instant the clocks jump to; in a fold, the earlier one.
+pub fn local_to_utc(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    let mut naive = date.and_time(time);
+    for _ in 0..(4 * 60) {
+        if let Some(dt) = tz.from_local_datetime(&naive).earliest() {
+            return dt.with_timezone(&Utc);
+        }
+        naive += chrono::Duration::minutes(1);
+    }
+    // No zone has a gap longer than a few hours; fall back to reading it as UTC.
+    Utc.from_utc_datetime(&date.and_time(time))
+}
+
+/// The programme day an instant belongs to: its local date in `tz`, minus one day when the
+/// local time is before `day_change` (a 01:00 session after a 04:00 day change belongs to
+/// the previous evening's day).
+pub fn programme_day(at: DateTime<Utc>, tz: Tz, day_change: NaiveTime) -> NaiveDate {
+    let local = at.with_timezone(&tz).naive_local();
+    if local.time() < day_change {
+        local.date() - chrono::Duration::days(1)
+    } else {
+        local.date()
+    }
+}
+
+/// The UTC half-open range `[start, end)` of a programme day (see [`programme_day`]).
+pub fn programme_day_range(day: NaiveDate, tz: Tz, day_change: NaiveTime) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        local_to_utc(tz, day, day_change),
+        local_to_utc(tz, day + chrono::Duration::days(1), day_change),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_after_midnight_belongs_to_previous_programme_day() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        let at = DateTime::parse_from_rfc3339("2014-12-28T01:00:00+01:00").unwrap().with_timezone(&Utc);
+        let four = NaiveTime::from_hms_opt(4, 0, 0).unwrap();
+        assert_eq!(programme_day(at, tz, four), NaiveDate::from_ymd_opt(2014, 12, 27).unwrap());
+        assert_eq!(programme_day(at, tz, NaiveTime::MIN), NaiveDate::from_ymd_opt(2014, 12, 28).unwrap());
+    }
+
+    #[test]
+    fn day_range_spans_dst_change() {
+        let tz: Tz = "Europe/Zurich".parse().unwrap();
+        let (s, e) = programme_day_range(NaiveDate::from_ymd_opt(2019, 10, 27).unwrap(), tz, NaiveTime::MIN);
+        assert_eq!((e - s).num_hours(), 25);
+        let (s, e) = programme_day_range(NaiveDate::from_ymd_opt(2019, 3, 31).unwrap(), tz, NaiveTime::MIN);
+        assert_eq!((e - s).num_hours(), 23);
+    }
+
+    #[test]
+    fn gap_moves_forward() {
+        let tz: Tz = "Europe/Zurich".parse().unwrap();
+        let at = local_to_utc(tz, NaiveDate::from_ymd_opt(2019, 3, 31).unwrap(), NaiveTime::from_hms_opt(2, 30, 0).unwrap());
+        assert_eq!(at.to_rfc3339(), "2019-03-31T01:00:00+00:00");
+    }
+
+    #[test]
+    fn if_match_rules() {
+        assert!(check_if_match(None, 3).is_ok());
+        assert!(check_if_match(Some("\"3\""), 3).is_ok());
+        assert!(check_if_match(Some("\"1\", \"3\""), 3).is_ok());
+        assert!(check_if_match(Some("*"), 3).is_ok());
+        assert!(matches!(check_if_match(Some("\"2\""), 3), Err(Error::PreconditionFailed { .. })));
+    }
+}

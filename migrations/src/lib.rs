@@ -1,0 +1,20 @@
+//! convene's one schema, as sea-orm migrations that run unchanged on SQLite and PostgreSQL.
+//!
+//! Instants are `timestamp with time zone` (PostgreSQL `timestamptz`; SQLite text in
+//! RFC 3339, always UTC), ids are `uuid` (PostgreSQL `uuid`; SQLite blob). Every table that
+//! belongs to a forum carries `forum_id`, so that the schema can later be sharded by forum
+//! (see DESIGN.md, "Scale-out path").
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_foundation;
+
+/// The ordered list of convene's migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,102 @@
+//! Configuration: `config/default.toml` compiled in, then an optional TOML file
+//! (`--config` or `CONVENE_CONFIG`), then environment variables `CONVENE_<SECTION>__<KEY>`
+//! (figment: a maintained layered-config crate, so no hand parsing).
+
+use std::path::Path;
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+
+/// The embedded defaults.
+pub const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// `[database]`.
+    pub database: DatabaseConfig,
+    /// `[http]`.
+    pub http: HttpConfig,
+    /// `[mail]`.
+    pub mail: convene_notifier::MailConfig,
+    /// `[worker]`.
+    pub worker: convene_notifier::WorkerConfig,
+}
+
+/// `[database]`: `url` is `sqlite://FILE?mode=rwc` or `postgres://USER:PASS@HOST/DB`.
+#[derive(Clone, Deserialize)]
+pub struct DatabaseConfig {
+    /// Connection URL (may hold a password: never printed).
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// A URL with any password replaced by `***`, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpConfig {
+    /// Socket address to listen on, e.g. `127.0.0.1:8080` (`:0` = any free port).
+    pub listen: String,
+    /// How clients reach this server.
+    pub public_base_url: String,
+}
+
+/// Loads the configuration: defaults, then `file` (if any), then the environment.
+pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+    let mut fig = Figment::from(Toml::string(DEFAULTS));
+    if let Some(f) = file {
+        fig = fig.merge(Toml::file_exact(f));
+    }
+    fig.merge(Env::prefixed("CONVENE_").split("__").ignore(&["config"]))
+        .extract()
+        .map_err(Box::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_env_overrides() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CONVENE_DATABASE__URL", "postgres://u:secret@h/db");
+            jail.set_env("CONVENE_HTTP__LISTEN", "127.0.0.1:9999");
+            let c = load(None).expect("config");
+            assert_eq!(c.http.listen, "127.0.0.1:9999");
+            assert_eq!(c.database.url, "postgres://u:secret@h/db");
+            assert!(!format!("{:?}", c).contains("secret"));
+            assert_eq!(c.mail.transport, "file");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("sqlite://convene.db?mode=rwc"), "sqlite://convene.db?mode=rwc");
+    }
+}
