@@ -96,7 +96,13 @@ mod tests {
 
     #[test]
     fn redacts_passwords_only() {
-        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
-        assert_eq!(redact_url("sqlite://convene.db?mode=rwc"), "sqlite://convene.db?mode=rwc");
+        assert_eq!(
+            redact_url("postgres://u:pw@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact_url("sqlite://convene.db?mode=rwc"),
+            "sqlite://convene.db?mode=rwc"
+        );
     }
 }

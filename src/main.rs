@@ -16,7 +16,11 @@ use sea_orm_migration::MigratorTrait;
 const DEMO_PROGRAMME: &[u8] = include_bytes!("../examples/gaziantep-2019.json");
 
 #[derive(Parser)]
-#[command(name = "convene", version, about = "The backend that runs municipal forums")]
+#[command(
+    name = "convene",
+    version,
+    about = "The backend that runs municipal forums"
+)]
 struct Cli {
     /// A TOML file read on top of the embedded defaults.
     #[arg(long, env = "CONVENE_CONFIG", global = true)]
@@ -92,14 +96,18 @@ enum AdminCommand {
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CONVENE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn")),
+            tracing_subscriber::EnvFilter::try_from_env("CONVENE_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn")
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let cfg = config::load(cli.config.as_deref()).context("reading the configuration")?;
-    let command = cli.command.unwrap_or(Command::Serve { no_worker: false, demo: false });
+    let command = cli.command.unwrap_or(Command::Serve {
+        no_worker: false,
+        demo: false,
+    });
     let db = convene_domain::db::connect(&cfg.database.url, cfg.database.max_connections)
         .await
         .with_context(|| format!("connecting to {}", config::redact_url(&cfg.database.url)))?;
@@ -116,15 +124,25 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Migrate => migrate(&db).await,
-        Command::Import { file, forum, owner, time_zone, publish } => {
+        Command::Import {
+            file,
+            forum,
+            owner,
+            time_zone,
+            publish,
+        } => {
             migrate(&db).await?;
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let started = std::time::Instant::now();
             let (f, report) = store::import_as_admin(
                 &db,
                 &bytes,
                 owner.as_deref(),
-                store::NewForumOptions { slug: forum, time_zone },
+                store::NewForumOptions {
+                    slug: forum,
+                    time_zone,
+                },
             )
             .await
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -152,10 +170,14 @@ async fn main() -> Result<()> {
         Command::Admin { command } => match command {
             AdminCommand::CreateOrganizer { email, name, label } => {
                 migrate(&db).await?;
-                let (acc, token) = convene_domain::accounts::create_organizer(&db, &email, &name, &label)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                eprintln!("organizer {} ({}); the token below is shown only once:", acc.email, acc.id);
+                let (acc, token) =
+                    convene_domain::accounts::create_organizer(&db, &email, &name, &label)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                eprintln!(
+                    "organizer {} ({}); the token below is shown only once:",
+                    acc.email, acc.id
+                );
                 println!("{token}");
                 Ok(())
             }
@@ -171,12 +193,16 @@ async fn main() -> Result<()> {
 }
 
 async fn migrate(db: &DatabaseConnection) -> Result<()> {
-    convene_migrations::Migrator::up(db, None).await.context("applying migrations")
+    convene_migrations::Migrator::up(db, None)
+        .await
+        .context("applying migrations")
 }
 
 async fn publish_forum(db: &DatabaseConnection, id: uuid::Uuid) -> Result<()> {
     use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
-    let f = convene_domain::forums::by_id(db, id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let f = convene_domain::forums::by_id(db, id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if f.status == "draft" {
         let version = f.version;
         let mut am = f.into_active_model();
@@ -189,9 +215,10 @@ async fn publish_forum(db: &DatabaseConnection, id: uuid::Uuid) -> Result<()> {
 }
 
 async fn load_demo(db: &DatabaseConnection) -> Result<()> {
-    let (f, report) = store::import_as_admin(db, DEMO_PROGRAMME, None, store::NewForumOptions::default())
-        .await
-        .map_err(|e| anyhow::anyhow!("loading the demo forum: {e}"))?;
+    let (f, report) =
+        store::import_as_admin(db, DEMO_PROGRAMME, None, store::NewForumOptions::default())
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the demo forum: {e}"))?;
     publish_forum(db, f.id).await?;
     tracing::info!(forum = %f.slug, created = report.created, unchanged = report.unchanged, "demo forum loaded");
     Ok(())
@@ -205,9 +232,14 @@ async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = with_worker.then(|| {
         let mut rx = stop_rx.clone();
-        tokio::spawn(convene_notifier::run(db.clone(), cfg.mail.clone(), cfg.worker.clone(), async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }))
+        tokio::spawn(convene_notifier::run(
+            db.clone(),
+            cfg.mail.clone(),
+            cfg.worker.clone(),
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            },
+        ))
     });
     let app = convene_api::router(convene_api::AppState {
         db,
@@ -232,7 +264,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -28,7 +28,10 @@ where
         let token = h
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .ok_or(convene_domain::Error::Unauthenticated)?;
         let state = AppState::from_ref(state);
@@ -77,7 +80,12 @@ where
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if mime != "application/json" && !mime.ends_with("+json") {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -102,13 +110,34 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let path = e.path().to_string();
             let inner = e.into_inner();
             if inner.is_syntax() || inner.is_eof() {
-                Err(ApiError::malformed(format!("the body is not valid JSON: {inner}")))
+                Err(ApiError::malformed(format!(
+                    "the body is not valid JSON: {inner}"
+                )))
             } else {
                 let field = if path == "." { "body".to_owned() } else { path };
                 let msg = inner.to_string();
                 let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
                 Err(convene_domain::Error::field(field, msg).into())
             }
+        }
+    }
+}
+
+/// A caller who must be an authenticated organizer: anonymous → 401 before the body is
+/// even read, so an unauthenticated write never learns anything about its input.
+pub struct Organizer(pub Caller);
+
+impl<S> FromRequestParts<S> for Organizer
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Auth::from_request_parts(parts, state).await?.0 {
+            Caller::Anonymous => Err(convene_domain::Error::Unauthenticated.into()),
+            c => Ok(Organizer(c)),
         }
     }
 }

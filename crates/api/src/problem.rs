@@ -66,23 +66,48 @@ impl ApiError {
 
     /// 400 for a body that is not what the endpoint reads (syntax, shape).
     pub fn malformed(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed-request", "Malformed request", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+            "Malformed request",
+            detail,
+        )
     }
 }
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
-            Error::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no such {what}")),
+            Error::NotFound(what) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                format!("no such {what}"),
+            ),
             Error::Validation(errors) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation-error",
                 "Invalid input",
-                errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
             )
             .with_errors(errors),
-            Error::Conflict { kind, message, session, errors } => {
-                let mut p = ApiError::new(StatusCode::CONFLICT, kind.slug(), conflict_title(kind.slug()), message).with_errors(errors);
+            Error::Conflict {
+                kind,
+                message,
+                session,
+                errors,
+            } => {
+                let mut p = ApiError::new(
+                    StatusCode::CONFLICT,
+                    kind.slug(),
+                    conflict_title(kind.slug()),
+                    message,
+                )
+                .with_errors(errors);
                 p.problem.conflicting_session = session;
                 p
             }
@@ -102,7 +127,9 @@ impl From<Error> for ApiError {
                 "Authentication required",
                 "send a valid API token as `Authorization: Bearer cvn_org_…`",
             ),
-            Error::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why),
+            Error::Forbidden(why) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why)
+            }
             Error::InvalidSchedule(e) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-schedule",
@@ -112,8 +139,16 @@ impl From<Error> for ApiError {
             .with_errors(vec![FieldError::new(e.location, e.message)]),
             Error::Db(e) => {
                 tracing::error!(error = %e, "database error");
-                if matches!(e, sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)) {
-                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", "the database is unavailable; try again")
+                if matches!(
+                    e,
+                    sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
+                ) {
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "Service unavailable",
+                        "the database is unavailable; try again",
+                    )
                 } else {
                     ApiError::internal()
                 }
@@ -135,16 +170,27 @@ fn conflict_title(kind: &str) -> &'static str {
 impl ApiError {
     /// The opaque 500.
     pub fn internal() -> Self {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error", "something went wrong on our side; it has been logged")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+            "something went wrong on our side; it has been logged",
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut res = (self.status, axum::Json(self.problem)).into_response();
-        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if self.status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"convene\""));
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"convene\""),
+            );
         }
         res
     }

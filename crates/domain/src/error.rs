@@ -5,8 +5,7 @@ use uuid::Uuid;
 
 /// One field's complaint inside a validation error: `field` is a JSON pointer-like path
 /// (`starts_at`, `speakers[1].role`), `message` says what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// Path of the field in the request body.
     pub field: String,
@@ -25,8 +24,7 @@ impl FieldError {
 }
 
 /// A session that an operation collided with, named in 409 problems.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ConflictingSession {
     /// Its id.
     pub id: Uuid,

@@ -75,7 +75,10 @@ pub fn page_limit(limit: Option<u64>) -> Result<u64> {
     match limit {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(_) => Err(Error::field("limit", format!("must be between 1 and {MAX_LIMIT}"))),
+        Some(_) => Err(Error::field(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        )),
     }
 }
 
@@ -99,20 +102,14 @@ pub fn local_to_utc(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     Utc.from_utc_datetime(&date.and_time(time))
 }
 
-/// The programme day an instant belongs to: its local date in `tz`, minus one day when the
-/// local time is before `day_change` (a 01:00 session after a 04:00 day change belongs to
-/// the previous evening's day).
-pub fn programme_day(at: DateTime<Utc>, tz: Tz, day_change: NaiveTime) -> NaiveDate {
-    let local = at.with_timezone(&tz).naive_local();
-    if local.time() < day_change {
-        local.date() - chrono::Duration::days(1)
-    } else {
-        local.date()
-    }
-}
+pub use crate::schedule::programme_day;
 
 /// The UTC half-open range `[start, end)` of a programme day (see [`programme_day`]).
-pub fn programme_day_range(day: NaiveDate, tz: Tz, day_change: NaiveTime) -> (DateTime<Utc>, DateTime<Utc>) {
+pub fn programme_day_range(
+    day: NaiveDate,
+    tz: Tz,
+    day_change: NaiveTime,
+) -> (DateTime<Utc>, DateTime<Utc>) {
     (
         local_to_utc(tz, day, day_change),
         local_to_utc(tz, day + chrono::Duration::days(1), day_change),
@@ -126,25 +123,45 @@ mod tests {
     #[test]
     fn day_after_midnight_belongs_to_previous_programme_day() {
         let tz: Tz = "Europe/Berlin".parse().unwrap();
-        let at = DateTime::parse_from_rfc3339("2014-12-28T01:00:00+01:00").unwrap().with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2014-12-28T01:00:00+01:00")
+            .unwrap()
+            .with_timezone(&Utc);
         let four = NaiveTime::from_hms_opt(4, 0, 0).unwrap();
-        assert_eq!(programme_day(at, tz, four), NaiveDate::from_ymd_opt(2014, 12, 27).unwrap());
-        assert_eq!(programme_day(at, tz, NaiveTime::MIN), NaiveDate::from_ymd_opt(2014, 12, 28).unwrap());
+        assert_eq!(
+            programme_day(at, tz, four),
+            NaiveDate::from_ymd_opt(2014, 12, 27).unwrap()
+        );
+        assert_eq!(
+            programme_day(at, tz, NaiveTime::MIN),
+            NaiveDate::from_ymd_opt(2014, 12, 28).unwrap()
+        );
     }
 
     #[test]
     fn day_range_spans_dst_change() {
         let tz: Tz = "Europe/Zurich".parse().unwrap();
-        let (s, e) = programme_day_range(NaiveDate::from_ymd_opt(2019, 10, 27).unwrap(), tz, NaiveTime::MIN);
+        let (s, e) = programme_day_range(
+            NaiveDate::from_ymd_opt(2019, 10, 27).unwrap(),
+            tz,
+            NaiveTime::MIN,
+        );
         assert_eq!((e - s).num_hours(), 25);
-        let (s, e) = programme_day_range(NaiveDate::from_ymd_opt(2019, 3, 31).unwrap(), tz, NaiveTime::MIN);
+        let (s, e) = programme_day_range(
+            NaiveDate::from_ymd_opt(2019, 3, 31).unwrap(),
+            tz,
+            NaiveTime::MIN,
+        );
         assert_eq!((e - s).num_hours(), 23);
     }
 
     #[test]
     fn gap_moves_forward() {
         let tz: Tz = "Europe/Zurich".parse().unwrap();
-        let at = local_to_utc(tz, NaiveDate::from_ymd_opt(2019, 3, 31).unwrap(), NaiveTime::from_hms_opt(2, 30, 0).unwrap());
+        let at = local_to_utc(
+            tz,
+            NaiveDate::from_ymd_opt(2019, 3, 31).unwrap(),
+            NaiveTime::from_hms_opt(2, 30, 0).unwrap(),
+        );
         assert_eq!(at.to_rfc3339(), "2019-03-31T01:00:00+00:00");
     }
 
@@ -154,6 +171,9 @@ mod tests {
         assert!(check_if_match(Some("\"3\""), 3).is_ok());
         assert!(check_if_match(Some("\"1\", \"3\""), 3).is_ok());
         assert!(check_if_match(Some("*"), 3).is_ok());
-        assert!(matches!(check_if_match(Some("\"2\""), 3), Err(Error::PreconditionFailed { .. })));
+        assert!(matches!(
+            check_if_match(Some("\"2\""), 3),
+            Err(Error::PreconditionFailed { .. })
+        ));
     }
 }

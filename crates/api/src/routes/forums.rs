@@ -9,7 +9,7 @@ use convene_domain::util::Page;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::etag_headers;
-use crate::extract::{Auth, IfMatch, Json};
+use crate::extract::{Auth, IfMatch, Json, Organizer};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 
@@ -26,31 +26,56 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// forums the caller is a member of), ordered by slug.
 #[utoipa::path(get, path = "/forums", tag = "forums", params(ForumQuery),
     responses((status = 200, body = Page<ForumView>), (status = 422, body = Problem)))]
-async fn list_forums(State(s): State<AppState>, Auth(caller): Auth, Query(q): Query<ForumQuery>) -> ApiResult<axum::Json<Page<ForumView>>> {
+async fn list_forums(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    Query(q): Query<ForumQuery>,
+) -> ApiResult<axum::Json<Page<ForumView>>> {
     Ok(axum::Json(forums::list(&s.db, &caller, q).await?))
 }
 
 /// Create a forum (status `draft`); the caller becomes its owner.
 #[utoipa::path(post, path = "/forums", tag = "forums", request_body = NewForum, security(("bearer" = [])),
     responses((status = 201, body = ForumView), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn create_forum(State(s): State<AppState>, Auth(caller): Auth, Json(input): Json<NewForum>) -> ApiResult<impl IntoResponse> {
+async fn create_forum(
+    State(s): State<AppState>,
+    Organizer(caller): Organizer,
+    Json(input): Json<NewForum>,
+) -> ApiResult<impl IntoResponse> {
     let f = forums::create(&s.db, &caller, input).await?;
-    Ok((StatusCode::CREATED, etag_headers(f.version), axum::Json(ForumView::from(&f))))
+    Ok((
+        StatusCode::CREATED,
+        etag_headers(f.version),
+        axum::Json(ForumView::from(&f)),
+    ))
 }
 
 /// Read one forum. A draft is 404 to anyone but its members.
 #[utoipa::path(get, path = "/forums/{slug}", tag = "forums", params(("slug" = String, Path)),
     responses((status = 200, body = ForumView, headers(("ETag" = String))), (status = 404, body = Problem)))]
-async fn get_forum(State(s): State<AppState>, Auth(caller): Auth, Path(slug): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn get_forum(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    Path(slug): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     let a = forums::find_visible(&s.db, &caller, &slug).await?;
-    Ok((etag_headers(a.forum.version), axum::Json(ForumView::from(&a.forum))))
+    Ok((
+        etag_headers(a.forum.version),
+        axum::Json(ForumView::from(&a.forum)),
+    ))
 }
 
 /// Change a forum. Send `If-Match` with the ETag you read: 412 if it changed since.
 #[utoipa::path(patch, path = "/forums/{slug}", tag = "forums", params(("slug" = String, Path), ("If-Match" = Option<String>, Header)),
     request_body = ForumPatch, security(("bearer" = [])),
     responses((status = 200, body = ForumView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
-async fn update_forum(State(s): State<AppState>, Auth(caller): Auth, Path(slug): Path<String>, im: IfMatch, Json(patch): Json<ForumPatch>) -> ApiResult<impl IntoResponse> {
+async fn update_forum(
+    State(s): State<AppState>,
+    Organizer(caller): Organizer,
+    Path(slug): Path<String>,
+    im: IfMatch,
+    Json(patch): Json<ForumPatch>,
+) -> ApiResult<impl IntoResponse> {
     let f = forums::update(&s.db, &caller, &slug, im.as_deref(), patch).await?;
     Ok((etag_headers(f.version), axum::Json(ForumView::from(&f))))
 }
@@ -58,12 +83,22 @@ async fn update_forum(State(s): State<AppState>, Auth(caller): Auth, Path(slug):
 /// Delete a draft forum and all it holds (owner only).
 #[utoipa::path(delete, path = "/forums/{slug}", tag = "forums", params(("slug" = String, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn delete_forum(State(s): State<AppState>, Auth(caller): Auth, Path(slug): Path<String>) -> ApiResult<StatusCode> {
+async fn delete_forum(
+    State(s): State<AppState>,
+    Organizer(caller): Organizer,
+    Path(slug): Path<String>,
+) -> ApiResult<StatusCode> {
     forums::delete(&s.db, &caller, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn transition(s: AppState, caller: Caller, slug: String, im: IfMatch, to: ForumStatus) -> ApiResult<impl IntoResponse> {
+async fn transition(
+    s: AppState,
+    caller: Caller,
+    slug: String,
+    im: IfMatch,
+    to: ForumStatus,
+) -> ApiResult<impl IntoResponse> {
     let f = forums::transition(&s.db, &caller, &slug, im.as_deref(), to).await?;
     Ok((etag_headers(f.version), axum::Json(ForumView::from(&f))))
 }
@@ -71,20 +106,35 @@ async fn transition(s: AppState, caller: Caller, slug: String, im: IfMatch, to: 
 /// Publish a draft (or re-open a closed forum): it becomes public.
 #[utoipa::path(post, path = "/forums/{slug}/publish", tag = "forums", params(("slug" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = ForumView), (status = 409, body = Problem)))]
-async fn publish_forum(State(s): State<AppState>, Auth(caller): Auth, Path(slug): Path<String>, im: IfMatch) -> ApiResult<impl IntoResponse> {
+async fn publish_forum(
+    State(s): State<AppState>,
+    Organizer(caller): Organizer,
+    Path(slug): Path<String>,
+    im: IfMatch,
+) -> ApiResult<impl IntoResponse> {
     transition(s, caller, slug, im, ForumStatus::Published).await
 }
 
 /// Close a published forum.
 #[utoipa::path(post, path = "/forums/{slug}/close", tag = "forums", params(("slug" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = ForumView), (status = 409, body = Problem)))]
-async fn close_forum(State(s): State<AppState>, Auth(caller): Auth, Path(slug): Path<String>, im: IfMatch) -> ApiResult<impl IntoResponse> {
+async fn close_forum(
+    State(s): State<AppState>,
+    Organizer(caller): Organizer,
+    Path(slug): Path<String>,
+    im: IfMatch,
+) -> ApiResult<impl IntoResponse> {
     transition(s, caller, slug, im, ForumStatus::Closed).await
 }
 
 /// Archive a closed forum.
 #[utoipa::path(post, path = "/forums/{slug}/archive", tag = "forums", params(("slug" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = ForumView), (status = 409, body = Problem)))]
-async fn archive_forum(State(s): State<AppState>, Auth(caller): Auth, Path(slug): Path<String>, im: IfMatch) -> ApiResult<impl IntoResponse> {
+async fn archive_forum(
+    State(s): State<AppState>,
+    Organizer(caller): Organizer,
+    Path(slug): Path<String>,
+    im: IfMatch,
+) -> ApiResult<impl IntoResponse> {
     transition(s, caller, slug, im, ForumStatus::Archived).await
 }

@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::etag_headers;
-use crate::extract::{Auth, IfMatch, Json};
+use crate::extract::{Auth, IfMatch, Json, Organizer};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 
@@ -21,22 +21,45 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// List a forum's rooms in display order.
 #[utoipa::path(get, path = "/forums/{slug}/rooms", tag = "rooms", params(("slug" = String, Path)),
     responses((status = 200, body = Vec<RoomView>), (status = 404, body = Problem)))]
-async fn list_rooms(State(s): State<AppState>, Auth(caller): Auth, Path(slug): Path<String>) -> ApiResult<axum::Json<Vec<RoomView>>> {
-    Ok(axum::Json(rooms::list(&s.db, &caller, &slug).await?.iter().map(RoomView::from).collect()))
+async fn list_rooms(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    Path(slug): Path<String>,
+) -> ApiResult<axum::Json<Vec<RoomView>>> {
+    Ok(axum::Json(
+        rooms::list(&s.db, &caller, &slug)
+            .await?
+            .iter()
+            .map(RoomView::from)
+            .collect(),
+    ))
 }
 
 /// Create a room; its name must be unique in the forum (409 otherwise).
 #[utoipa::path(post, path = "/forums/{slug}/rooms", tag = "rooms", params(("slug" = String, Path)), request_body = NewRoom, security(("bearer" = [])),
     responses((status = 201, body = RoomView), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn create_room(State(s): State<AppState>, Auth(caller): Auth, Path(slug): Path<String>, Json(input): Json<NewRoom>) -> ApiResult<impl IntoResponse> {
+async fn create_room(
+    State(s): State<AppState>,
+    Organizer(caller): Organizer,
+    Path(slug): Path<String>,
+    Json(input): Json<NewRoom>,
+) -> ApiResult<impl IntoResponse> {
     let r = rooms::create(&s.db, &caller, &slug, input).await?;
-    Ok((StatusCode::CREATED, etag_headers(r.version), axum::Json(RoomView::from(&r))))
+    Ok((
+        StatusCode::CREATED,
+        etag_headers(r.version),
+        axum::Json(RoomView::from(&r)),
+    ))
 }
 
 /// Read a room.
 #[utoipa::path(get, path = "/forums/{slug}/rooms/{id}", tag = "rooms", params(("slug" = String, Path), ("id" = Uuid, Path)),
     responses((status = 200, body = RoomView), (status = 404, body = Problem)))]
-async fn get_room(State(s): State<AppState>, Auth(caller): Auth, Path((slug, id)): Path<(String, Uuid)>) -> ApiResult<impl IntoResponse> {
+async fn get_room(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    Path((slug, id)): Path<(String, Uuid)>,
+) -> ApiResult<impl IntoResponse> {
     let r = rooms::get(&s.db, &caller, &slug, id).await?;
     Ok((etag_headers(r.version), axum::Json(RoomView::from(&r))))
 }
@@ -45,7 +68,13 @@ async fn get_room(State(s): State<AppState>, Auth(caller): Auth, Path((slug, id)
 #[utoipa::path(patch, path = "/forums/{slug}/rooms/{id}", tag = "rooms", params(("slug" = String, Path), ("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
     request_body = RoomPatch, security(("bearer" = [])),
     responses((status = 200, body = RoomView), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
-async fn update_room(State(s): State<AppState>, Auth(caller): Auth, Path((slug, id)): Path<(String, Uuid)>, im: IfMatch, Json(patch): Json<RoomPatch>) -> ApiResult<impl IntoResponse> {
+async fn update_room(
+    State(s): State<AppState>,
+    Organizer(caller): Organizer,
+    Path((slug, id)): Path<(String, Uuid)>,
+    im: IfMatch,
+    Json(patch): Json<RoomPatch>,
+) -> ApiResult<impl IntoResponse> {
     let r = rooms::update(&s.db, &caller, &slug, id, im.as_deref(), patch).await?;
     Ok((etag_headers(r.version), axum::Json(RoomView::from(&r))))
 }
@@ -53,7 +82,11 @@ async fn update_room(State(s): State<AppState>, Auth(caller): Auth, Path((slug, 
 /// Delete a room no session uses.
 #[utoipa::path(delete, path = "/forums/{slug}/rooms/{id}", tag = "rooms", params(("slug" = String, Path), ("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 409, body = Problem)))]
-async fn delete_room(State(s): State<AppState>, Auth(caller): Auth, Path((slug, id)): Path<(String, Uuid)>) -> ApiResult<StatusCode> {
+async fn delete_room(
+    State(s): State<AppState>,
+    Organizer(caller): Organizer,
+    Path((slug, id)): Path<(String, Uuid)>,
+) -> ApiResult<StatusCode> {
     rooms::delete(&s.db, &caller, &slug, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,7 @@ use convene_domain::speakers::{self, SpeakerInput, SpeakerView};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::extract::{Auth, Json};
+use crate::extract::{Auth, Json, Organizer};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 
@@ -19,14 +19,29 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// List the people on a forum's programme, by name.
 #[utoipa::path(get, path = "/forums/{slug}/speakers", tag = "speakers", params(("slug" = String, Path)),
     responses((status = 200, body = Vec<SpeakerView>), (status = 404, body = Problem)))]
-async fn list_speakers(State(s): State<AppState>, Auth(caller): Auth, Path(slug): Path<String>) -> ApiResult<axum::Json<Vec<SpeakerView>>> {
-    Ok(axum::Json(speakers::list(&s.db, &caller, &slug).await?.iter().map(SpeakerView::from).collect()))
+async fn list_speakers(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    Path(slug): Path<String>,
+) -> ApiResult<axum::Json<Vec<SpeakerView>>> {
+    Ok(axum::Json(
+        speakers::list(&s.db, &caller, &slug)
+            .await?
+            .iter()
+            .map(SpeakerView::from)
+            .collect(),
+    ))
 }
 
 /// Add a person to the programme.
 #[utoipa::path(post, path = "/forums/{slug}/speakers", tag = "speakers", params(("slug" = String, Path)), request_body = SpeakerInput, security(("bearer" = [])),
     responses((status = 201, body = SpeakerView), (status = 401, body = Problem), (status = 422, body = Problem)))]
-async fn create_speaker(State(s): State<AppState>, Auth(caller): Auth, Path(slug): Path<String>, Json(input): Json<SpeakerInput>) -> ApiResult<(StatusCode, axum::Json<SpeakerView>)> {
+async fn create_speaker(
+    State(s): State<AppState>,
+    Organizer(caller): Organizer,
+    Path(slug): Path<String>,
+    Json(input): Json<SpeakerInput>,
+) -> ApiResult<(StatusCode, axum::Json<SpeakerView>)> {
     let sp = speakers::create(&s.db, &caller, &slug, input).await?;
     Ok((StatusCode::CREATED, axum::Json(SpeakerView::from(&sp))))
 }
@@ -34,21 +49,38 @@ async fn create_speaker(State(s): State<AppState>, Auth(caller): Auth, Path(slug
 /// Read a person.
 #[utoipa::path(get, path = "/forums/{slug}/speakers/{id}", tag = "speakers", params(("slug" = String, Path), ("id" = Uuid, Path)),
     responses((status = 200, body = SpeakerView), (status = 404, body = Problem)))]
-async fn get_speaker(State(s): State<AppState>, Auth(caller): Auth, Path((slug, id)): Path<(String, Uuid)>) -> ApiResult<axum::Json<SpeakerView>> {
-    Ok(axum::Json(SpeakerView::from(&speakers::get(&s.db, &caller, &slug, id).await?)))
+async fn get_speaker(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    Path((slug, id)): Path<(String, Uuid)>,
+) -> ApiResult<axum::Json<SpeakerView>> {
+    Ok(axum::Json(SpeakerView::from(
+        &speakers::get(&s.db, &caller, &slug, id).await?,
+    )))
 }
 
 /// Change a person.
 #[utoipa::path(patch, path = "/forums/{slug}/speakers/{id}", tag = "speakers", params(("slug" = String, Path), ("id" = Uuid, Path)), request_body = SpeakerInput, security(("bearer" = [])),
     responses((status = 200, body = SpeakerView), (status = 422, body = Problem)))]
-async fn update_speaker(State(s): State<AppState>, Auth(caller): Auth, Path((slug, id)): Path<(String, Uuid)>, Json(input): Json<SpeakerInput>) -> ApiResult<axum::Json<SpeakerView>> {
-    Ok(axum::Json(SpeakerView::from(&speakers::update(&s.db, &caller, &slug, id, input).await?)))
+async fn update_speaker(
+    State(s): State<AppState>,
+    Organizer(caller): Organizer,
+    Path((slug, id)): Path<(String, Uuid)>,
+    Json(input): Json<SpeakerInput>,
+) -> ApiResult<axum::Json<SpeakerView>> {
+    Ok(axum::Json(SpeakerView::from(
+        &speakers::update(&s.db, &caller, &slug, id, input).await?,
+    )))
 }
 
 /// Remove a person and their roles on sessions.
 #[utoipa::path(delete, path = "/forums/{slug}/speakers/{id}", tag = "speakers", params(("slug" = String, Path), ("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = Problem)))]
-async fn delete_speaker(State(s): State<AppState>, Auth(caller): Auth, Path((slug, id)): Path<(String, Uuid)>) -> ApiResult<StatusCode> {
+async fn delete_speaker(
+    State(s): State<AppState>,
+    Organizer(caller): Organizer,
+    Path((slug, id)): Path<(String, Uuid)>,
+) -> ApiResult<StatusCode> {
     speakers::delete(&s.db, &caller, &slug, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

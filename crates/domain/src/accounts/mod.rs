@@ -22,7 +22,18 @@ use crate::error::{ConflictKind, Error, Result};
 pub const ORGANIZER_TOKEN_PREFIX: &str = "cvn_org_";
 
 /// A role on one forum, from most to least powerful.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Check-in staff: may read everything of the forum and check people in.
@@ -200,7 +211,11 @@ pub async fn revoke_tokens(db: &DatabaseConnection, email: &str) -> Result<u64> 
 }
 
 /// The caller's role on a forum, if any.
-pub async fn role_on(db: &impl ConnectionTrait, caller: &Caller, forum_id: Uuid) -> Result<Option<Role>> {
+pub async fn role_on(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    forum_id: Uuid,
+) -> Result<Option<Role>> {
     let Caller::Organizer { account_id } = caller else {
         return Ok(None);
     };

@@ -284,37 +284,58 @@ pub fn validate(f: &Forum) -> Vec<FieldError> {
     }
     if let Some(c) = &f.country {
         if c.len() != 2 || celes::Country::from_alpha2(c).is_err() {
-            errs.push(FieldError::new("country", format!("`{c}` is not an ISO 3166-1 alpha-2 code")));
+            errs.push(FieldError::new(
+                "country",
+                format!("`{c}` is not an ISO 3166-1 alpha-2 code"),
+            ));
         }
     }
     if f.time_zone.parse::<chrono_tz::Tz>().is_err() {
-        errs.push(FieldError::new("time_zone", format!("`{}` is not an IANA time zone name", f.time_zone)));
+        errs.push(FieldError::new(
+            "time_zone",
+            format!("`{}` is not an IANA time zone name", f.time_zone),
+        ));
     }
     if f.last_day < f.first_day {
         errs.push(FieldError::new("last_day", "must not be before first_day"));
     } else if (f.last_day - f.first_day).num_days() >= MAX_FORUM_DAYS {
-        errs.push(FieldError::new("last_day", format!("a forum lasts at most {MAX_FORUM_DAYS} days")));
+        errs.push(FieldError::new(
+            "last_day",
+            format!("a forum lasts at most {MAX_FORUM_DAYS} days"),
+        ));
     }
     if !(1..=240).contains(&f.timeslot_minutes) {
-        errs.push(FieldError::new("timeslot_minutes", "must be between 1 and 240"));
+        errs.push(FieldError::new(
+            "timeslot_minutes",
+            "must be between 1 and 240",
+        ));
     }
     if matches!(f.capacity, Some(c) if c < 0) {
         errs.push(FieldError::new("capacity", "must not be negative"));
     }
     if let (Some(o), Some(c)) = (f.registration_opens_at, f.registration_closes_at) {
         if c <= o {
-            errs.push(FieldError::new("registration_closes_at", "must be after registration_opens_at"));
+            errs.push(FieldError::new(
+                "registration_closes_at",
+                "must be after registration_opens_at",
+            ));
         }
     }
     match serde_json::from_value::<Vec<String>>(f.languages.clone()) {
         Ok(langs) => {
             for (i, l) in langs.iter().enumerate() {
                 if language_tags::LanguageTag::parse(l).is_err() {
-                    errs.push(FieldError::new(format!("languages[{i}]"), format!("`{l}` is not a BCP 47 language tag")));
+                    errs.push(FieldError::new(
+                        format!("languages[{i}]"),
+                        format!("`{l}` is not a BCP 47 language tag"),
+                    ));
                 }
             }
         }
-        Err(_) => errs.push(FieldError::new("languages", "must be a list of language tags")),
+        Err(_) => errs.push(FieldError::new(
+            "languages",
+            "must be a list of language tags",
+        )),
     }
     errs
 }
@@ -324,7 +345,8 @@ pub fn valid_slug(s: &str) -> bool {
     let b = s.as_bytes();
     (2..=63).contains(&b.len())
         && b[0].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
 fn unique_violation(e: sea_orm::DbErr, what: &str) -> Error {
@@ -416,7 +438,11 @@ impl ForumAccess {
 
 /// Finds a forum the caller may read: public statuses for everyone, drafts for members.
 /// Errors: [`Error::NotFound`] otherwise (a draft is indistinguishable from no forum).
-pub async fn find_visible(db: &impl ConnectionTrait, caller: &Caller, slug: &str) -> Result<ForumAccess> {
+pub async fn find_visible(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    slug: &str,
+) -> Result<ForumAccess> {
     let forum = entity::Entity::find()
         .filter(entity::Column::Slug.eq(slug))
         .one(db)
@@ -434,12 +460,19 @@ pub async fn find_visible(db: &impl ConnectionTrait, caller: &Caller, slug: &str
 /// Finds a forum the caller may change with at least role `min`.
 /// Errors: 401 anonymous; 404 when the caller may not even see it; 403 when they may see
 /// it but lack the role.
-pub async fn find_for_write(db: &impl ConnectionTrait, caller: &Caller, slug: &str, min: Role) -> Result<ForumAccess> {
+pub async fn find_for_write(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    slug: &str,
+    min: Role,
+) -> Result<ForumAccess> {
     caller.account_id()?;
     let access = find_visible(db, caller, slug).await?;
     match access.role {
         Some(r) if r >= min => Ok(access),
-        _ => Err(Error::Forbidden("your role on this forum does not allow this")),
+        _ => Err(Error::Forbidden(
+            "your role on this forum does not allow this",
+        )),
     }
 }
 
@@ -455,7 +488,11 @@ pub struct ForumQuery {
 }
 
 /// Lists the forums the caller may read, ordered by slug, one page at a time.
-pub async fn list(db: &DatabaseConnection, caller: &Caller, q: ForumQuery) -> Result<Page<ForumView>> {
+pub async fn list(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    q: ForumQuery,
+) -> Result<Page<ForumView>> {
     let limit = util::page_limit(q.limit)?;
     let mut visible = Condition::any().add(entity::Column::Status.ne("draft"));
     if let Caller::Organizer { account_id } = caller {
@@ -587,7 +624,9 @@ async fn save(txn: &impl ConnectionTrait, f: Forum) -> Result<Forum> {
     let mut am = f.into_active_model().reset_all();
     am.id = sea_orm::ActiveValue::Unchanged(am.id.take().expect("id set"));
     am.created_at = sea_orm::ActiveValue::NotSet;
-    am.update(txn).await.map_err(|e| unique_violation(e, "slug"))
+    am.update(txn)
+        .await
+        .map_err(|e| unique_violation(e, "slug"))
 }
 
 /// Moves a forum to `to` when the transition is allowed: draft→published,
@@ -643,7 +682,9 @@ pub async fn delete(db: &DatabaseConnection, caller: &Caller, slug: &str) -> Res
             errors: vec![],
         });
     }
-    entity::Entity::delete_by_id(access.forum.id).exec(&txn).await?;
+    entity::Entity::delete_by_id(access.forum.id)
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     Ok(())
 }

@@ -3,8 +3,8 @@
 pub mod entity;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -97,7 +97,10 @@ pub(crate) fn name_taken(e: sea_orm::DbErr, name: &str) -> Error {
             kind: ConflictKind::AlreadyExists,
             message: format!("this forum already has a room named `{name}`"),
             session: None,
-            errors: vec![FieldError::new("name", "is already used by another room of this forum")],
+            errors: vec![FieldError::new(
+                "name",
+                "is already used by another room of this forum",
+            )],
         },
         _ => Error::Db(e),
     }
@@ -109,7 +112,10 @@ pub async fn list(db: &DatabaseConnection, caller: &Caller, slug: &str) -> Resul
     Ok(all_of_forum(db, access.forum.id).await?)
 }
 
-pub(crate) async fn all_of_forum(db: &impl ConnectionTrait, forum_id: Uuid) -> Result<Vec<Room>, sea_orm::DbErr> {
+pub(crate) async fn all_of_forum(
+    db: &impl ConnectionTrait,
+    forum_id: Uuid,
+) -> Result<Vec<Room>, sea_orm::DbErr> {
     entity::Entity::find()
         .filter(entity::Column::ForumId.eq(forum_id))
         .order_by_asc(entity::Column::Position)
@@ -133,16 +139,23 @@ async fn find_in(db: &impl ConnectionTrait, forum_id: Uuid, id: Uuid) -> Result<
 }
 
 /// Creates a room. Errors: 401/403/404; 422 fields; 409 `already-exists` for a taken name.
-pub async fn create(db: &DatabaseConnection, caller: &Caller, slug: &str, input: NewRoom) -> Result<Room> {
+pub async fn create(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    input: NewRoom,
+) -> Result<Room> {
     let txn = crate::db::begin_write(db).await?;
     let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
     crate::db::lock_forum(&txn, access.forum.id).await?;
     let position = match input.position {
         Some(p) => p,
-        None => entity::Entity::find()
-            .filter(entity::Column::ForumId.eq(access.forum.id))
-            .count(&txn)
-            .await? as i32,
+        None => {
+            entity::Entity::find()
+                .filter(entity::Column::ForumId.eq(access.forum.id))
+                .count(&txn)
+                .await? as i32
+        }
     };
     let now = crate::db::now();
     let room = Room {

@@ -2,7 +2,7 @@
 //! (c3voc JSON v1 and frab XML).
 
 use super::{EventSpec, Programme, RoomSpec};
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 /// Room name under which events without a room are exported (both formats need one).
@@ -33,14 +33,7 @@ pub fn programme_day(t: DateTime<Utc>, tz: Tz, day_change: NaiveTime) -> NaiveDa
 /// The instant of a local wall-clock time in `tz`: the earlier one when ambiguous, the
 /// first valid time after a gap (DST spring-forward).
 pub(crate) fn local_instant(tz: Tz, ndt: NaiveDateTime) -> DateTime<Tz> {
-    let mut probe = ndt;
-    for _ in 0..48 {
-        if let Some(t) = tz.from_local_datetime(&probe).earliest() {
-            return t;
-        }
-        probe += Duration::minutes(30);
-    }
-    tz.from_utc_datetime(&ndt)
+    crate::util::local_to_utc(tz, ndt.date(), ndt.time()).with_timezone(&tz)
 }
 
 /// Rooms as exported: the programme's rooms plus any named by an event but missing, plus

@@ -68,7 +68,11 @@ pub fn slug_from_acronym(acronym: &str) -> String {
             out.push('-');
         }
     }
-    let out = out.trim_end_matches('-').chars().take(63).collect::<String>();
+    let out = out
+        .trim_end_matches('-')
+        .chars()
+        .take(63)
+        .collect::<String>();
     if out.len() < 2 {
         format!("forum-{out}")
     } else {
@@ -84,8 +88,7 @@ fn derive_tz(p: &Programme, explicit: Option<&str>) -> Result<String> {
     if let Some(tz) = p.conference.time_zone {
         return Ok(tz.name().to_owned());
     }
-    Ok(p
-        .conference
+    Ok(p.conference
         .utc_offset_seconds
         .filter(|s| s % 3600 == 0 && s.abs() <= 12 * 3600)
         .map(|s| match s / 3600 {
@@ -99,7 +102,12 @@ fn derive_tz(p: &Programme, explicit: Option<&str>) -> Result<String> {
 /// Imports a schedule file into an existing forum the caller organizes.
 /// Errors: 401/403/404; 422 [`Error::InvalidSchedule`] with the location of the first
 /// problem; 409 `room-double-booked` naming both events. Nothing is written on error.
-pub async fn import_into(db: &DatabaseConnection, caller: &Caller, slug: &str, bytes: &[u8]) -> Result<ImportReport> {
+pub async fn import_into(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    bytes: &[u8],
+) -> Result<ImportReport> {
     let programme = super::parse(bytes)?;
     let txn = crate::db::begin_write(db).await?;
     let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
@@ -121,14 +129,21 @@ pub async fn import_new_forum(
 ) -> Result<(Forum, ImportReport)> {
     let programme = super::parse(bytes)?;
     let c = &programme.conference;
-    let slug = opts.slug.clone().unwrap_or_else(|| slug_from_acronym(&c.acronym));
+    let slug = opts
+        .slug
+        .clone()
+        .unwrap_or_else(|| slug_from_acronym(&c.acronym));
     let tz = derive_tz(&programme, opts.time_zone.as_deref())?;
     let txn = crate::db::begin_write(db).await?;
     let now = crate::db::now();
     let model = Forum {
         id: Uuid::new_v4(),
         slug: slug.clone(),
-        title: if c.title.trim().is_empty() { c.acronym.clone() } else { c.title.trim().to_owned() },
+        title: if c.title.trim().is_empty() {
+            c.acronym.clone()
+        } else {
+            c.title.trim().to_owned()
+        },
         acronym: Some(c.acronym.clone()).filter(|a| !a.is_empty()),
         description: String::new(),
         city: None,
@@ -196,13 +211,28 @@ pub async fn import_as_admin(
     opts: NewForumOptions,
 ) -> Result<(Forum, ImportReport)> {
     let programme = super::parse(bytes)?;
-    let slug = opts.slug.clone().unwrap_or_else(|| slug_from_acronym(&programme.conference.acronym));
+    let slug = opts
+        .slug
+        .clone()
+        .unwrap_or_else(|| slug_from_acronym(&programme.conference.acronym));
     let existing = forums::entity::Entity::find()
         .filter(forums::entity::Column::Slug.eq(slug.clone()))
         .one(db)
         .await?;
     match existing {
-        None => import_new_forum(db, None, owner_email, bytes, NewForumOptions { slug: Some(slug), ..opts }).await,
+        None => {
+            import_new_forum(
+                db,
+                None,
+                owner_email,
+                bytes,
+                NewForumOptions {
+                    slug: Some(slug),
+                    ..opts
+                },
+            )
+            .await
+        }
         Some(f) => {
             let txn = crate::db::begin_write(db).await?;
             let report = apply(&txn, &f, &programme).await?;
@@ -220,7 +250,11 @@ fn invalid(location: String, message: String) -> Error {
 }
 
 /// Applies a parsed programme to `forum` inside `txn` (see the module docs).
-pub async fn apply(txn: &DatabaseTransaction, forum: &Forum, p: &Programme) -> Result<ImportReport> {
+pub async fn apply(
+    txn: &DatabaseTransaction,
+    forum: &Forum,
+    p: &Programme,
+) -> Result<ImportReport> {
     crate::db::lock_forum(txn, forum.id).await?;
     let now = crate::db::now();
     let mut report = ImportReport {
@@ -249,7 +283,16 @@ pub async fn apply(txn: &DatabaseTransaction, forum: &Forum, p: &Programme) -> R
         .collect();
     let base_position = rooms_by_name.len() as i32;
     for (i, spec) in p.rooms.iter().enumerate() {
-        upsert_room(txn, forum.id, spec, base_position + i as i32, &mut rooms_by_name, &mut report, now).await?;
+        upsert_room(
+            txn,
+            forum.id,
+            spec,
+            base_position + i as i32,
+            &mut rooms_by_name,
+            &mut report,
+            now,
+        )
+        .await?;
     }
 
     // Speakers, by external key, else by name.
@@ -277,14 +320,25 @@ pub async fn apply(txn: &DatabaseTransaction, forum: &Forum, p: &Programme) -> R
             if person_ids.contains_key(&k) {
                 continue;
             }
-            let id = resolve_person(txn, forum.id, person, &mut by_key, &mut by_name, &mut new_speakers, now).await?;
+            let id = resolve_person(
+                txn,
+                forum.id,
+                person,
+                &mut by_key,
+                &mut by_name,
+                &mut new_speakers,
+                now,
+            )
+            .await?;
             person_ids.insert(k, id);
         }
     }
     report.speakers_created = new_speakers.len() as u32;
     if !new_speakers.is_empty() {
         for chunk in new_speakers.chunks(200) {
-            speakers::entity::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+            speakers::entity::Entity::insert_many(chunk.to_vec())
+                .exec(txn)
+                .await?;
         }
     }
 
@@ -303,27 +357,37 @@ pub async fn apply(txn: &DatabaseTransaction, forum: &Forum, p: &Programme) -> R
             .all(txn)
             .await?
         {
-            links
-                .entry(l.session_id)
-                .or_default()
-                .push((l.speaker_id, PersonRole::parse(&l.role).unwrap_or(PersonRole::Speaker)));
+            links.entry(l.session_id).or_default().push((
+                l.speaker_id,
+                PersonRole::parse(&l.role).unwrap_or(PersonRole::Speaker),
+            ));
         }
     }
-    let mut by_guid: HashMap<String, Session> = current.into_iter().map(|s| (s.guid.clone(), s)).collect();
+    let mut by_guid: HashMap<String, Session> =
+        current.into_iter().map(|s| (s.guid.clone(), s)).collect();
 
     // Final frab ids: the file's where given, kept ones otherwise, fresh ones for the rest.
     let mut seen_guids = HashSet::new();
     let mut file_ids: HashMap<i64, &str> = HashMap::new();
     for (i, e) in p.events.iter().enumerate() {
         if !seen_guids.insert(e.guid.as_str()) {
-            return Err(invalid(format!("event {} (guid {})", i + 1, e.guid), "the guid is used twice".into()));
+            return Err(invalid(
+                format!("event {} (guid {})", i + 1, e.guid),
+                "the guid is used twice".into(),
+            ));
         }
         if e.end <= e.start {
-            return Err(invalid(format!("event {} (guid {})", i + 1, e.guid), "its duration must be positive".into()));
+            return Err(invalid(
+                format!("event {} (guid {})", i + 1, e.guid),
+                "its duration must be positive".into(),
+            ));
         }
         if let Some(id) = e.frab_id {
             if let Some(other) = file_ids.insert(id, &e.guid) {
-                return Err(invalid(format!("event {} (guid {})", i + 1, e.guid), format!("id {id} is also used by event {other}")));
+                return Err(invalid(
+                    format!("event {} (guid {})", i + 1, e.guid),
+                    format!("id {id} is also used by event {other}"),
+                ));
             }
         }
     }
@@ -334,7 +398,13 @@ pub async fn apply(txn: &DatabaseTransaction, forum: &Forum, p: &Programme) -> R
             final_ids.insert(e.guid.clone(), id);
         }
     }
-    let mut next_id = by_guid.values().map(|s| s.frab_id).chain(used_ids.iter().copied()).max().unwrap_or(0) + 1;
+    let mut next_id = by_guid
+        .values()
+        .map(|s| s.frab_id)
+        .chain(used_ids.iter().copied())
+        .max()
+        .unwrap_or(0)
+        + 1;
     let mut sorted_existing: Vec<&Session> = by_guid.values().collect();
     sorted_existing.sort_by_key(|s| s.frab_id);
     for s in sorted_existing {
@@ -360,7 +430,10 @@ pub async fn apply(txn: &DatabaseTransaction, forum: &Forum, p: &Programme) -> R
     for s in by_guid.values_mut() {
         if final_ids[&s.guid] != s.frab_id {
             session::Entity::update_many()
-                .col_expr(session::Column::FrabId, sea_orm::sea_query::Expr::value(tmp))
+                .col_expr(
+                    session::Column::FrabId,
+                    sea_orm::sea_query::Expr::value(tmp),
+                )
                 .filter(session::Column::Id.eq(s.id))
                 .exec(txn)
                 .await?;
@@ -376,7 +449,12 @@ pub async fn apply(txn: &DatabaseTransaction, forum: &Forum, p: &Programme) -> R
             Some(name) => Some(
                 rooms_by_name
                     .get(name)
-                    .ok_or_else(|| invalid(format!("event {}", e.guid), format!("room `{name}` is not in the file's room list")))?
+                    .ok_or_else(|| {
+                        invalid(
+                            format!("event {}", e.guid),
+                            format!("room `{name}` is not in the file's room list"),
+                        )
+                    })?
                     .id,
             ),
             None => None,
@@ -389,7 +467,14 @@ pub async fn apply(txn: &DatabaseTransaction, forum: &Forum, p: &Programme) -> R
             }
         }
         let existing = by_guid.remove(&e.guid);
-        let desired = desired_session(forum, e, room_id, final_ids[&e.guid], existing.as_ref(), now);
+        let desired = desired_session(
+            forum,
+            e,
+            room_id,
+            final_ids[&e.guid],
+            existing.as_ref(),
+            now,
+        );
         match existing {
             None => {
                 report.created += 1;
@@ -408,7 +493,11 @@ pub async fn apply(txn: &DatabaseTransaction, forum: &Forum, p: &Programme) -> R
                 }
                 let mut d = desired;
                 let changed_fields = d != old;
-                let frab_only = { let mut o = old.clone(); o.frab_id = d.frab_id; o == d };
+                let frab_only = {
+                    let mut o = old.clone();
+                    o.frab_id = d.frab_id;
+                    o == d
+                };
                 if changed_fields && !(frab_only && people == old_people) || people != old_people {
                     d.version = old.version + 1;
                     d.updated_at = now;
@@ -445,16 +534,25 @@ pub async fn apply(txn: &DatabaseTransaction, forum: &Forum, p: &Programme) -> R
         }
     }
     for chunk in inserts.chunks(100) {
-        session::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+        session::Entity::insert_many(chunk.to_vec())
+            .exec(txn)
+            .await?;
     }
     for chunk in new_links.chunks(300) {
-        session_speaker::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+        session_speaker::Entity::insert_many(chunk.to_vec())
+            .exec(txn)
+            .await?;
     }
     check_programme(&final_live, &mut report)?;
     Ok(report)
 }
 
-fn link(s: &Session, speaker_id: Uuid, role: PersonRole, pos: usize) -> session_speaker::ActiveModel {
+fn link(
+    s: &Session,
+    speaker_id: Uuid,
+    role: PersonRole,
+    pos: usize,
+) -> session_speaker::ActiveModel {
     session_speaker::ActiveModel {
         session_id: sea_orm::Set(s.id),
         speaker_id: sea_orm::Set(speaker_id),
@@ -464,8 +562,19 @@ fn link(s: &Session, speaker_id: Uuid, role: PersonRole, pos: usize) -> session_
     }
 }
 
-fn desired_session(forum: &Forum, e: &EventSpec, room_id: Option<Uuid>, frab_id: i64, old: Option<&Session>, now: chrono::DateTime<Utc>) -> Session {
-    let nonempty = |s: &Option<String>| s.clone().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+fn desired_session(
+    forum: &Forum,
+    e: &EventSpec,
+    room_id: Option<Uuid>,
+    frab_id: i64,
+    old: Option<&Session>,
+    now: chrono::DateTime<Utc>,
+) -> Session {
+    let nonempty = |s: &Option<String>| {
+        s.clone()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
     Session {
         id: old.map(|o| o.id).unwrap_or_else(Uuid::new_v4),
         forum_id: forum.id,
@@ -535,7 +644,12 @@ async fn upsert_room(
                 created_at: now,
                 updated_at: now,
             };
-            let saved = r.into_active_model().reset_all().insert(txn).await.map_err(|e| rooms::name_taken(e, &spec.name))?;
+            let saved = r
+                .into_active_model()
+                .reset_all()
+                .insert(txn)
+                .await
+                .map_err(|e| rooms::name_taken(e, &spec.name))?;
             report.rooms_created += 1;
             rooms_by_name.insert(saved.name.clone(), saved);
         }
@@ -588,7 +702,10 @@ async fn resolve_person(
 
 /// Checks the programme rules on the final state of an import: a room double-booked is
 /// refused (409 naming both events); a person on two overlapping events becomes a warning.
-fn check_programme(live: &[(Session, Vec<(Uuid, PersonRole)>)], report: &mut ImportReport) -> Result<()> {
+fn check_programme(
+    live: &[(Session, Vec<(Uuid, PersonRole)>)],
+    report: &mut ImportReport,
+) -> Result<()> {
     let mut by_room: HashMap<Uuid, Vec<&Session>> = HashMap::new();
     let mut by_person: HashMap<Uuid, Vec<&Session>> = HashMap::new();
     for (s, people) in live {
@@ -644,7 +761,11 @@ fn check_programme(live: &[(Session, Vec<(Uuid, PersonRole)>)], report: &mut Imp
 /// Reads a forum's live programme (scheduled sessions) as a [`Programme`] for export,
 /// plus each event's iCalendar SEQUENCE (row version − 1). Events without a URL get the
 /// API URL of the session under `public_base_url`.
-pub async fn load(db: &impl ConnectionTrait, access: &ForumAccess, public_base_url: &str) -> Result<(Programme, Vec<u32>)> {
+pub async fn load(
+    db: &impl ConnectionTrait,
+    access: &ForumAccess,
+    public_base_url: &str,
+) -> Result<(Programme, Vec<u32>)> {
     let f = &access.forum;
     let rooms = rooms::all_of_forum(db, f.id).await?;
     let room_names: HashMap<Uuid, String> = rooms.iter().map(|r| (r.id, r.name.clone())).collect();
@@ -670,38 +791,51 @@ pub async fn load(db: &impl ConnectionTrait, access: &ForumAccess, public_base_u
     let mut persons_of: HashMap<Uuid, Vec<PersonSpec>> = HashMap::new();
     for l in links {
         if let Some(s) = people.get(&l.speaker_id) {
-            persons_of.entry(l.session_id).or_default().push(PersonSpec {
-                name: s.name.clone(),
-                external_key: Some(s.external_key.clone().unwrap_or_else(|| format!("guid:{}", s.id))),
-                role: PersonRole::parse(&l.role).unwrap_or(PersonRole::Speaker),
-            });
+            persons_of
+                .entry(l.session_id)
+                .or_default()
+                .push(PersonSpec {
+                    name: s.name.clone(),
+                    external_key: Some(
+                        s.external_key
+                            .clone()
+                            .unwrap_or_else(|| format!("guid:{}", s.id)),
+                    ),
+                    role: PersonRole::parse(&l.role).unwrap_or(PersonRole::Speaker),
+                });
         }
     }
     let base = public_base_url.trim_end_matches('/');
     let mut sequences = Vec::with_capacity(list.len());
-    let events = list
-        .into_iter()
-        .map(|s| {
-            sequences.push((s.version - 1).max(0) as u32);
-            EventSpec {
-                url: s.url.clone().or_else(|| Some(format!("{base}/api/v1/forums/{}/sessions/{}", f.slug, s.id))),
-                persons: persons_of.remove(&s.id).unwrap_or_default(),
-                guid: s.guid,
-                frab_id: Some(s.frab_id),
-                title: s.title,
-                subtitle: s.subtitle,
-                abstract_text: s.abstract_text,
-                description: s.description,
-                track: s.track,
-                event_type: if s.event_type.is_empty() { s.kind } else { s.event_type },
-                language: s.language,
-                start: s.starts_at,
-                end: s.ends_at,
-                room: s.room_id.and_then(|r| room_names.get(&r).cloned()),
-                slug: s.slug,
-            }
-        })
-        .collect();
+    let events =
+        list.into_iter()
+            .map(|s| {
+                sequences.push((s.version - 1).max(0) as u32);
+                EventSpec {
+                    url: s.url.clone().or_else(|| {
+                        Some(format!("{base}/api/v1/forums/{}/sessions/{}", f.slug, s.id))
+                    }),
+                    persons: persons_of.remove(&s.id).unwrap_or_default(),
+                    guid: s.guid,
+                    frab_id: Some(s.frab_id),
+                    title: s.title,
+                    subtitle: s.subtitle,
+                    abstract_text: s.abstract_text,
+                    description: s.description,
+                    track: s.track,
+                    event_type: if s.event_type.is_empty() {
+                        s.kind
+                    } else {
+                        s.event_type
+                    },
+                    language: s.language,
+                    start: s.starts_at,
+                    end: s.ends_at,
+                    room: s.room_id.and_then(|r| room_names.get(&r).cloned()),
+                    slug: s.slug,
+                }
+            })
+            .collect();
     let programme = Programme {
         conference: Conference {
             acronym: f.acronym.clone().unwrap_or_else(|| f.slug.clone()),

@@ -329,8 +329,23 @@ pub struct SessionQuery {
 }
 
 /// Whether two half-open instant ranges `[a0, a1)` and `[b0, b1)` overlap.
-pub fn overlaps(a0: DateTime<Utc>, a1: DateTime<Utc>, b0: DateTime<Utc>, b1: DateTime<Utc>) -> bool {
+pub fn overlaps(
+    a0: DateTime<Utc>,
+    a1: DateTime<Utc>,
+    b0: DateTime<Utc>,
+    b1: DateTime<Utc>,
+) -> bool {
     a0 < b1 && b0 < a1
+}
+
+/// `2025-06-12 23:30 – 2025-06-13 01:00 Europe/Zurich`: a session's span in local time.
+fn local_span(s: &Session, tz: chrono_tz::Tz) -> String {
+    format!(
+        "{} – {} {}",
+        s.starts_at.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+        s.ends_at.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+        tz.name()
+    )
 }
 
 fn conflicting(s: &Session) -> ConflictingSession {
@@ -344,7 +359,11 @@ fn conflicting(s: &Session) -> ConflictingSession {
 }
 
 /// Builds the views of `sessions` with their rooms and people (two queries).
-pub async fn views(db: &impl ConnectionTrait, access: &ForumAccess, sessions: Vec<Session>) -> Result<Vec<SessionView>> {
+pub async fn views(
+    db: &impl ConnectionTrait,
+    access: &ForumAccess,
+    sessions: Vec<Session>,
+) -> Result<Vec<SessionView>> {
     let rooms: HashMap<Uuid, Room> = rooms::all_of_forum(db, access.forum.id)
         .await?
         .into_iter()
@@ -374,11 +393,14 @@ pub async fn views(db: &impl ConnectionTrait, access: &ForumAccess, sessions: Ve
     };
     let mut by_session: HashMap<Uuid, Vec<SessionSpeakerView>> = HashMap::new();
     for l in links {
-        by_session.entry(l.session_id).or_default().push(SessionSpeakerView {
-            id: l.speaker_id,
-            name: names.get(&l.speaker_id).cloned().unwrap_or_default(),
-            role: l.role,
-        });
+        by_session
+            .entry(l.session_id)
+            .or_default()
+            .push(SessionSpeakerView {
+                id: l.speaker_id,
+                name: names.get(&l.speaker_id).cloned().unwrap_or_default(),
+                role: l.role,
+            });
     }
     let tz = access.tz();
     let day_change = access.forum.day_change;
@@ -427,7 +449,12 @@ pub async fn views(db: &impl ConnectionTrait, access: &ForumAccess, sessions: Ve
 
 /// Lists a forum's sessions ordered by start then id, filtered, one page at a time.
 /// Errors: 404 forum not visible; 422 bad cursor or limit.
-pub async fn list(db: &DatabaseConnection, caller: &Caller, slug: &str, q: SessionQuery) -> Result<(ForumAccess, Page<SessionView>)> {
+pub async fn list(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    q: SessionQuery,
+) -> Result<(ForumAccess, Page<SessionView>)> {
     let access = forums::find_visible(db, caller, slug).await?;
     let limit = util::page_limit(q.limit)?;
     let mut sel = session::Entity::find().filter(session::Column::ForumId.eq(access.forum.id));
@@ -452,13 +479,11 @@ pub async fn list(db: &DatabaseConnection, caller: &Caller, slug: &str, q: Sessi
     if let Some(c) = &q.cursor {
         let (at, id): (DateTime<Utc>, Uuid) = util::decode_cursor(c)?;
         sel = sel.filter(
-            Condition::any()
-                .add(session::Column::StartsAt.gt(at))
-                .add(
-                    Condition::all()
-                        .add(session::Column::StartsAt.eq(at))
-                        .add(session::Column::Id.gt(id)),
-                ),
+            Condition::any().add(session::Column::StartsAt.gt(at)).add(
+                Condition::all()
+                    .add(session::Column::StartsAt.eq(at))
+                    .add(session::Column::Id.gt(id)),
+            ),
         );
     }
     let mut rows = sel
@@ -469,7 +494,8 @@ pub async fn list(db: &DatabaseConnection, caller: &Caller, slug: &str, q: Sessi
         .await?;
     let next_cursor = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|s| util::encode_cursor(&(s.starts_at, s.id)))
+        rows.last()
+            .map(|s| util::encode_cursor(&(s.starts_at, s.id)))
     } else {
         None
     };
@@ -486,7 +512,12 @@ async fn find_in(db: &impl ConnectionTrait, forum_id: Uuid, id: Uuid) -> Result<
 }
 
 /// One session with its room and people. Errors: 404.
-pub async fn get(db: &DatabaseConnection, caller: &Caller, slug: &str, id: Uuid) -> Result<SessionView> {
+pub async fn get(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    id: Uuid,
+) -> Result<SessionView> {
     let access = forums::find_visible(db, caller, slug).await?;
     let s = find_in(db, access.forum.id, id).await?;
     Ok(views(db, &access, vec![s]).await?.remove(0))
@@ -507,7 +538,10 @@ fn validate_fields(s: &Session) -> Vec<FieldError> {
     }
     if let Some(l) = &s.language {
         if language_tags::LanguageTag::parse(l).is_err() {
-            errs.push(FieldError::new("language", format!("`{l}` is not a BCP 47 language tag")));
+            errs.push(FieldError::new(
+                "language",
+                format!("`{l}` is not a BCP 47 language tag"),
+            ));
         }
     }
     if matches!(s.capacity, Some(c) if c < 0) {
@@ -529,13 +563,19 @@ fn parse_speakers(list: &[SessionSpeakerInput]) -> Result<Vec<(Uuid, PersonRole)
             Some(r) => match PersonRole::parse(r) {
                 Some(r) => r,
                 None => {
-                    errs.push(FieldError::new(format!("speakers[{i}].role"), "must be speaker, moderator or chair"));
+                    errs.push(FieldError::new(
+                        format!("speakers[{i}].role"),
+                        "must be speaker, moderator or chair",
+                    ));
                     continue;
                 }
             },
         };
         if !seen.insert(sp.speaker_id) {
-            errs.push(FieldError::new(format!("speakers[{i}].speaker_id"), "is listed twice"));
+            errs.push(FieldError::new(
+                format!("speakers[{i}].speaker_id"),
+                "is listed twice",
+            ));
             continue;
         }
         out.push((sp.speaker_id, role));
@@ -552,11 +592,20 @@ fn parse_speakers(list: &[SessionSpeakerInput]) -> Result<Vec<(Uuid, PersonRole)
 /// by the forum and free. Must run inside the write transaction, after [`crate::db::lock_forum`].
 /// Errors: 409 `invalid-time-range`, `room-double-booked`, `speaker-double-booked`
 /// (naming the other session); 422 for a room or speaker of another forum.
-pub async fn check_rules(txn: &impl ConnectionTrait, s: &Session, people: &[(Uuid, PersonRole)]) -> Result<()> {
+pub async fn check_rules(
+    txn: &impl ConnectionTrait,
+    s: &Session,
+    people: &[(Uuid, PersonRole)],
+    tz: chrono_tz::Tz,
+) -> Result<()> {
     if s.ends_at <= s.starts_at {
         return Err(Error::Conflict {
             kind: ConflictKind::InvalidTimeRange,
-            message: format!("the session ends ({}) before or when it starts ({})", s.ends_at.to_rfc3339(), s.starts_at.to_rfc3339()),
+            message: format!(
+                "the session ends ({}) before or when it starts ({})",
+                s.ends_at.to_rfc3339(),
+                s.starts_at.to_rfc3339()
+            ),
             session: None,
             errors: vec![FieldError::new("ends_at", "must be after starts_at")],
         });
@@ -573,7 +622,10 @@ pub async fn check_rules(txn: &impl ConnectionTrait, s: &Session, people: &[(Uui
     let mut errs = vec![];
     for (i, (id, _)) in people.iter().enumerate() {
         if speakers::find_in(txn, s.forum_id, *id).await.is_err() {
-            errs.push(FieldError::new(format!("speakers[{i}].speaker_id"), "is not a speaker of this forum"));
+            errs.push(FieldError::new(
+                format!("speakers[{i}].speaker_id"),
+                "is not a speaker of this forum",
+            ));
         }
     }
     if !errs.is_empty() {
@@ -599,9 +651,16 @@ pub async fn check_rules(txn: &impl ConnectionTrait, s: &Session, people: &[(Uui
         {
             return Err(Error::Conflict {
                 kind: ConflictKind::RoomDoubleBooked,
-                message: format!("the room is already booked by “{}” ({} – {})", other.title, other.starts_at.to_rfc3339(), other.ends_at.to_rfc3339()),
+                message: format!(
+                    "the room is already booked by “{}” ({})",
+                    other.title,
+                    local_span(&other, tz)
+                ),
                 session: Some(conflicting(&other)),
-                errors: vec![FieldError::new("room_id", "is booked by another session at that time")],
+                errors: vec![FieldError::new(
+                    "room_id",
+                    "is booked by another session at that time",
+                )],
             });
         }
     }
@@ -623,14 +682,24 @@ pub async fn check_rules(txn: &impl ConnectionTrait, s: &Session, people: &[(Uui
                 .one(txn)
                 .await?;
             let name = match clash {
-                Some(l) => speakers::find_in(txn, s.forum_id, l.speaker_id).await.map(|sp| sp.name).unwrap_or_default(),
+                Some(l) => speakers::find_in(txn, s.forum_id, l.speaker_id)
+                    .await
+                    .map(|sp| sp.name)
+                    .unwrap_or_default(),
                 None => String::new(),
             };
             return Err(Error::Conflict {
                 kind: ConflictKind::SpeakerDoubleBooked,
-                message: format!("{name} is already on “{}” ({} – {})", other.title, other.starts_at.to_rfc3339(), other.ends_at.to_rfc3339()),
+                message: format!(
+                    "{name} is already on “{}” ({})",
+                    other.title,
+                    local_span(&other, tz)
+                ),
                 session: Some(conflicting(&other)),
-                errors: vec![FieldError::new("speakers", format!("{name} is in another session at that time"))],
+                errors: vec![FieldError::new(
+                    "speakers",
+                    format!("{name} is in another session at that time"),
+                )],
             });
         }
     }
@@ -638,7 +707,11 @@ pub async fn check_rules(txn: &impl ConnectionTrait, s: &Session, people: &[(Uui
 }
 
 /// Replaces the people of a session.
-pub(crate) async fn set_people(txn: &impl ConnectionTrait, s: &Session, people: &[(Uuid, PersonRole)]) -> Result<(), sea_orm::DbErr> {
+pub(crate) async fn set_people(
+    txn: &impl ConnectionTrait,
+    s: &Session,
+    people: &[(Uuid, PersonRole)],
+) -> Result<(), sea_orm::DbErr> {
     session_speaker::Entity::delete_many()
         .filter(session_speaker::Column::SessionId.eq(s.id))
         .exec(txn)
@@ -657,19 +730,30 @@ pub(crate) async fn set_people(txn: &impl ConnectionTrait, s: &Session, people: 
     Ok(())
 }
 
-async fn people_of(txn: &impl ConnectionTrait, session_id: Uuid) -> Result<Vec<(Uuid, PersonRole)>, sea_orm::DbErr> {
+async fn people_of(
+    txn: &impl ConnectionTrait,
+    session_id: Uuid,
+) -> Result<Vec<(Uuid, PersonRole)>, sea_orm::DbErr> {
     Ok(session_speaker::Entity::find()
         .filter(session_speaker::Column::SessionId.eq(session_id))
         .order_by_asc(session_speaker::Column::Position)
         .all(txn)
         .await?
         .into_iter()
-        .map(|l| (l.speaker_id, PersonRole::parse(&l.role).unwrap_or(PersonRole::Speaker)))
+        .map(|l| {
+            (
+                l.speaker_id,
+                PersonRole::parse(&l.role).unwrap_or(PersonRole::Speaker),
+            )
+        })
         .collect())
 }
 
 /// The next free frab id of a forum (max + 1, at least 1).
-pub(crate) async fn next_frab_id(txn: &impl ConnectionTrait, forum_id: Uuid) -> Result<i64, sea_orm::DbErr> {
+pub(crate) async fn next_frab_id(
+    txn: &impl ConnectionTrait,
+    forum_id: Uuid,
+) -> Result<i64, sea_orm::DbErr> {
     let max: Option<Option<i64>> = session::Entity::find()
         .select_only()
         .column_as(session::Column::FrabId.max(), "m")
@@ -694,7 +778,12 @@ fn guid_taken(e: sea_orm::DbErr) -> Error {
 
 /// Creates a session after checking every programme rule, in one transaction.
 /// Errors: 401/403/404; 422 fields; 409 conflicts (see [`check_rules`]) or guid taken.
-pub async fn create(db: &DatabaseConnection, caller: &Caller, slug: &str, input: NewSession) -> Result<SessionView> {
+pub async fn create(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    input: NewSession,
+) -> Result<SessionView> {
     let people = parse_speakers(&input.speakers)?;
     let txn = crate::db::begin_write(db).await?;
     let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
@@ -703,7 +792,10 @@ pub async fn create(db: &DatabaseConnection, caller: &Caller, slug: &str, input:
     let s = Session {
         id: Uuid::new_v4(),
         forum_id: access.forum.id,
-        guid: input.guid.map(|g| g.trim().to_owned()).unwrap_or_else(|| Uuid::new_v4().to_string()),
+        guid: input
+            .guid
+            .map(|g| g.trim().to_owned())
+            .unwrap_or_else(|| Uuid::new_v4().to_string()),
         frab_id: next_frab_id(&txn, access.forum.id).await?,
         kind: input.kind.as_str().into(),
         event_type: input.kind.as_str().into(),
@@ -728,8 +820,13 @@ pub async fn create(db: &DatabaseConnection, caller: &Caller, slug: &str, input:
     if !errs.is_empty() {
         return Err(Error::Validation(errs));
     }
-    check_rules(&txn, &s, &people).await?;
-    let saved = s.into_active_model().reset_all().insert(&txn).await.map_err(guid_taken)?;
+    check_rules(&txn, &s, &people, access.tz()).await?;
+    let saved = s
+        .into_active_model()
+        .reset_all()
+        .insert(&txn)
+        .await
+        .map_err(guid_taken)?;
     set_people(&txn, &saved, &people).await?;
     let view = views(&txn, &access, vec![saved]).await?.remove(0);
     txn.commit().await?;
@@ -810,7 +907,7 @@ pub async fn update(
         || s.status != current.status
         || people != old_people;
     if placement_changed {
-        check_rules(&txn, &s, &people).await?;
+        check_rules(&txn, &s, &people, access.tz()).await?;
     }
     let saved = if s == current && people == old_people {
         current
@@ -833,7 +930,13 @@ pub async fn update(
 
 /// Cancels a session (idempotent): it stays on record, frees its room and its people.
 /// Errors: 401/403/404; 412.
-pub async fn cancel(db: &DatabaseConnection, caller: &Caller, slug: &str, id: Uuid, if_match: Option<&str>) -> Result<SessionView> {
+pub async fn cancel(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    id: Uuid,
+    if_match: Option<&str>,
+) -> Result<SessionView> {
     update(
         db,
         caller,
@@ -850,7 +953,13 @@ pub async fn cancel(db: &DatabaseConnection, caller: &Caller, slug: &str, id: Uu
 
 /// Deletes a session for good. Prefer [`cancel`] for a published programme.
 /// Errors: 401/403/404; 412.
-pub async fn delete(db: &DatabaseConnection, caller: &Caller, slug: &str, id: Uuid, if_match: Option<&str>) -> Result<()> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    id: Uuid,
+    if_match: Option<&str>,
+) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
     let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
     crate::db::lock_forum(&txn, access.forum.id).await?;

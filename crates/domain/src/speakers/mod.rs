@@ -4,8 +4,8 @@
 pub mod entity;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -71,7 +71,11 @@ pub async fn list(db: &DatabaseConnection, caller: &Caller, slug: &str) -> Resul
         .await?)
 }
 
-pub(crate) async fn find_in(db: &impl ConnectionTrait, forum_id: Uuid, id: Uuid) -> Result<Speaker> {
+pub(crate) async fn find_in(
+    db: &impl ConnectionTrait,
+    forum_id: Uuid,
+    id: Uuid,
+) -> Result<Speaker> {
     entity::Entity::find_by_id(id)
         .filter(entity::Column::ForumId.eq(forum_id))
         .one(db)
@@ -80,13 +84,23 @@ pub(crate) async fn find_in(db: &impl ConnectionTrait, forum_id: Uuid, id: Uuid)
 }
 
 /// One speaker. Errors: 404.
-pub async fn get(db: &DatabaseConnection, caller: &Caller, slug: &str, id: Uuid) -> Result<Speaker> {
+pub async fn get(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    id: Uuid,
+) -> Result<Speaker> {
     let access = forums::find_visible(db, caller, slug).await?;
     find_in(db, access.forum.id, id).await
 }
 
 /// Creates a speaker. Errors: 401/403/404; 422.
-pub async fn create(db: &DatabaseConnection, caller: &Caller, slug: &str, input: SpeakerInput) -> Result<Speaker> {
+pub async fn create(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    input: SpeakerInput,
+) -> Result<Speaker> {
     let txn = crate::db::begin_write(db).await?;
     let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
     let now = crate::db::now();
@@ -110,7 +124,13 @@ pub async fn create(db: &DatabaseConnection, caller: &Caller, slug: &str, input:
 }
 
 /// Changes a speaker. Errors: 401/403/404; 422.
-pub async fn update(db: &DatabaseConnection, caller: &Caller, slug: &str, id: Uuid, input: SpeakerInput) -> Result<Speaker> {
+pub async fn update(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    id: Uuid,
+    input: SpeakerInput,
+) -> Result<Speaker> {
     let txn = crate::db::begin_write(db).await?;
     let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
     let current = find_in(&txn, access.forum.id, id).await?;
