@@ -101,8 +101,15 @@ where
     }
 }
 
-/// Parses JSON with the problem mapping described on [`Json`].
+/// Parses a JSON object with the problem mapping described on [`Json`]. Only an object
+/// is accepted at the top (serde would otherwise read an array as a positional struct).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+    {
+        return Err(convene_domain::Error::field("body", "must be a JSON object").into());
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(de) {
         Ok(v) => Ok(v),
@@ -114,12 +121,74 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                     "the body is not valid JSON: {inner}"
                 )))
             } else {
-                let field = if path == "." { "body".to_owned() } else { path };
                 let msg = inner.to_string();
                 let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-                Err(convene_domain::Error::field(field, msg).into())
+                Err(convene_domain::Error::field(field_name(&path, &msg), msg).into())
             }
         }
+    }
+}
+
+/// The path of the field an error is about: serde reports a missing field at the
+/// enclosing object, so its name is taken from the message (`missing field `name``).
+fn field_name(path: &str, msg: &str) -> String {
+    let missing = msg
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (path, missing) {
+        (".", Some(f)) => f.to_owned(),
+        (".", None) => "body".to_owned(),
+        (p, Some(f)) => format!("{p}.{f}"),
+        (p, None) => p.to_owned(),
+    }
+}
+
+/// Query parameters. A parameter of the wrong type → 422 naming it (never a plain-text 400).
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        serde_path_to_error::deserialize::<_, T>(de)
+            .map(Query)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let msg = e.into_inner().to_string();
+                convene_domain::Error::field(field_name(&path, &msg), msg).into()
+            })
+    }
+}
+
+/// Path parameters. One that cannot be parsed (e.g. an id that is not a UUID) names no
+/// object: 404, as for an object that does not exist.
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|_| {
+                ApiError::new(
+                    axum::http::StatusCode::NOT_FOUND,
+                    "not-found",
+                    "Not found",
+                    "no such object",
+                )
+            })
     }
 }
 

@@ -5,6 +5,8 @@
 //! is generated from the handlers' annotations and served at `/api/v1/openapi.json`, with
 //! a Swagger UI at `/api/v1/docs/` whose assets are compiled into the binary.
 
+#![allow(clippy::result_large_err)] // ApiError carries the whole problem body; rare path.
+
 pub mod extract;
 pub mod problem;
 mod routes;
@@ -38,6 +40,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
         description = "The backend that runs municipal forums: programme, registrations, declarations.\n\nErrors are RFC 9457 `application/problem+json`. Instants are RFC 3339; local times are given with the forum's IANA time zone. Writes need `Authorization: Bearer <API token>`.",
         license(name = "AGPL-3.0-or-later")
     ),
+    servers((url = "/api/v1", description = "this server")),
     modifiers(&BearerAuth),
     tags(
         (name = "forums", description = "Forums and their lifecycle"),
@@ -74,6 +77,22 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .nest("/api/v1", api.with_state(state))
         .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi))
+        .fallback(|| async {
+            problem::ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                "no such resource",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            problem::ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this resource does not support that method",
+            )
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(problem::ApiError::internal())

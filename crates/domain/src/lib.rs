@@ -4,6 +4,10 @@
 //! Handlers in `convene-api` and the worker in `convene-notifier` call these operations;
 //! neither holds rules of its own.
 
+// Errors carry the conflicting session and field errors for the problem response; they are
+// the rare path, so their size does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod accounts;
 pub mod db;
 pub mod error;

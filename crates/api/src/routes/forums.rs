@@ -1,6 +1,6 @@
 //! `/forums`: create, list, read, update, publish / close / archive, delete drafts.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use convene_domain::accounts::Caller;
@@ -9,7 +9,7 @@ use convene_domain::util::Page;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::etag_headers;
-use crate::extract::{Auth, IfMatch, Json, Organizer};
+use crate::extract::{Auth, IfMatch, Json, Organizer, Path, Query};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 

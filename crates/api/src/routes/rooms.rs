@@ -1,6 +1,6 @@
 //! `/forums/{slug}/rooms`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use convene_domain::rooms::{self, NewRoom, RoomPatch, RoomView};
@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::etag_headers;
-use crate::extract::{Auth, IfMatch, Json, Organizer};
+use crate::extract::{Auth, IfMatch, Json, Organizer, Path};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 

@@ -1,7 +1,7 @@
 //! Schedules in and out: frab XML, c3voc JSON, iCalendar.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use convene_domain::forums::{self, ForumView};
@@ -9,7 +9,7 @@ use convene_domain::schedule::{self, store, IcalOptions};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::extract::{Auth, Organizer};
+use crate::extract::{Auth, Organizer, Path, Query};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 

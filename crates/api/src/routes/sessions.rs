@@ -1,6 +1,6 @@
 //! `/forums/{slug}/sessions`: the programme.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use convene_domain::sessions::{self, NewSession, SessionPatch, SessionQuery, SessionView};
@@ -9,7 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::etag_headers;
-use crate::extract::{Auth, IfMatch, Json, Organizer};
+use crate::extract::{Auth, IfMatch, Json, Organizer, Path, Query};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 

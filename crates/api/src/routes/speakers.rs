@@ -1,12 +1,12 @@
 //! `/forums/{slug}/speakers`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use convene_domain::speakers::{self, SpeakerInput, SpeakerView};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::extract::{Auth, Json, Organizer};
+use crate::extract::{Auth, Json, Organizer, Path};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 

@@ -128,12 +128,22 @@ pub async fn import_new_forum(
     opts: NewForumOptions,
 ) -> Result<(Forum, ImportReport)> {
     let programme = super::parse(bytes)?;
+    create_forum_from(db, caller, owner_email, &programme, opts).await
+}
+
+async fn create_forum_from(
+    db: &DatabaseConnection,
+    caller: Option<&Caller>,
+    owner_email: Option<&str>,
+    programme: &Programme,
+    opts: NewForumOptions,
+) -> Result<(Forum, ImportReport)> {
     let c = &programme.conference;
     let slug = opts
         .slug
         .clone()
         .unwrap_or_else(|| slug_from_acronym(&c.acronym));
-    let tz = derive_tz(&programme, opts.time_zone.as_deref())?;
+    let tz = derive_tz(programme, opts.time_zone.as_deref())?;
     let txn = crate::db::begin_write(db).await?;
     let now = crate::db::now();
     let model = Forum {
@@ -197,7 +207,7 @@ pub async fn import_new_forum(
     if let Some(email) = owner_email {
         accounts::grant_role(&txn, forum.id, email, Role::Owner).await?;
     }
-    let report = apply(&txn, &forum, &programme).await?;
+    let report = apply(&txn, &forum, programme).await?;
     txn.commit().await?;
     Ok((forum, report))
 }
