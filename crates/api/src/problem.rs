@@ -191,6 +191,9 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"convene\""),
             );
+            // The body of a rejected write is not read; say that the connection ends here
+            // so that clients do not reuse it (RFC 9110 §7.6.1).
+            res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         res
     }
