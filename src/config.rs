@@ -81,6 +81,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Error, in figment's own test jail
     fn defaults_parse_and_env_overrides() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("CONVENE_DATABASE__URL", "postgres://u:secret@h/db");

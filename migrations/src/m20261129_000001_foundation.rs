@@ -189,9 +189,18 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(Forums::CreatedAt))
                     .col(timestamp_with_time_zone(Forums::UpdatedAt))
                     .check(Expr::col(Forums::LastDay).gte(Expr::col(Forums::FirstDay)))
-                    .check(Expr::col(Forums::Status).is_in(["draft", "published", "closed", "archived"]))
+                    .check(Expr::col(Forums::Status).is_in([
+                        "draft",
+                        "published",
+                        "closed",
+                        "archived",
+                    ]))
                     .check(Expr::col(Forums::RegistrationMode).is_in(["open", "approval"]))
-                    .check(Expr::col(Forums::Capacity).is_null().or(Expr::col(Forums::Capacity).gte(0)))
+                    .check(
+                        Expr::col(Forums::Capacity)
+                            .is_null()
+                            .or(Expr::col(Forums::Capacity).gte(0)),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -244,7 +253,11 @@ impl MigrationTrait for Migration {
                             .to(Forums::Table, Forums::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )
-                    .check(Expr::col(Rooms::Capacity).is_null().or(Expr::col(Rooms::Capacity).gte(0)))
+                    .check(
+                        Expr::col(Rooms::Capacity)
+                            .is_null()
+                            .or(Expr::col(Rooms::Capacity).gte(0)),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -331,13 +344,23 @@ impl MigrationTrait for Migration {
                     )
                     .check(Expr::col(Sessions::EndsAt).gt(Expr::col(Sessions::StartsAt)))
                     .check(Expr::col(Sessions::Status).is_in(["scheduled", "cancelled"]))
-                    .check(Expr::col(Sessions::Capacity).is_null().or(Expr::col(Sessions::Capacity).gte(0)))
+                    .check(
+                        Expr::col(Sessions::Capacity)
+                            .is_null()
+                            .or(Expr::col(Sessions::Capacity).gte(0)),
+                    )
                     .to_owned(),
             )
             .await?;
         for (name, cols) in [
-            ("sessions_forum_guid_key", vec![Sessions::ForumId, Sessions::Guid]),
-            ("sessions_forum_frab_id_key", vec![Sessions::ForumId, Sessions::FrabId]),
+            (
+                "sessions_forum_guid_key",
+                vec![Sessions::ForumId, Sessions::Guid],
+            ),
+            (
+                "sessions_forum_frab_id_key",
+                vec![Sessions::ForumId, Sessions::FrabId],
+            ),
         ] {
             let mut idx = Index::create();
             idx.name(name).table(Sessions::Table).unique();
@@ -398,7 +421,11 @@ impl MigrationTrait for Migration {
                             .to(Forums::Table, Forums::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )
-                    .check(Expr::col(SessionSpeakers::Role).is_in(["speaker", "moderator", "chair"]))
+                    .check(Expr::col(SessionSpeakers::Role).is_in([
+                        "speaker",
+                        "moderator",
+                        "chair",
+                    ]))
                     .to_owned(),
             )
             .await?;
@@ -425,7 +452,9 @@ impl MigrationTrait for Migration {
             ApiTokens::Table.into_iden(),
             Accounts::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(t).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(t).to_owned())
+                .await?;
         }
         Ok(())
     }
