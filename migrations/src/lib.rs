@@ -8,6 +8,9 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_foundation;
+mod m20261129_000002_notifications;
+mod m20261129_000003_registrations;
+mod m20261129_000004_declarations;
 
 /// The ordered list of convene's migrations.
 pub struct Migrator;
@@ -15,6 +18,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261129_000001_foundation::Migration)]
+        vec![
+            Box::new(m20261129_000001_foundation::Migration),
+            Box::new(m20261129_000002_notifications::Migration),
+            Box::new(m20261129_000003_registrations::Migration),
+            Box::new(m20261129_000004_declarations::Migration),
+        ]
     }
 }

@@ -64,15 +64,20 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Builds the whole router: `/healthz`, `/api/v1/…`, `/api/v1/openapi.json`, `/api/v1/docs/`.
-pub fn router(state: AppState) -> Router {
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::forums::router())
         .merge(routes::rooms::router())
         .merge(routes::speakers::router())
         .merge(routes::sessions::router())
         .merge(routes::schedule::router())
-        .split_for_parts();
+        .merge(routes::registrations::router())
+        .merge(routes::declarations::router())
+}
+
+/// Builds the whole router: `/healthz`, `/api/v1/…`, `/api/v1/openapi.json`, `/api/v1/docs/`.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api().split_for_parts();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .nest("/api/v1", api.with_state(state))
@@ -102,12 +107,5 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document, as served.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
-        .merge(routes::forums::router())
-        .merge(routes::rooms::router())
-        .merge(routes::speakers::router())
-        .merge(routes::sessions::router())
-        .merge(routes::schedule::router())
-        .split_for_parts()
-        .1
+    api().split_for_parts().1
 }

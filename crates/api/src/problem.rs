@@ -193,7 +193,8 @@ impl IntoResponse for ApiError {
             );
             // The body of a rejected write is not read; say that the connection ends here
             // so that clients do not reuse it (RFC 9110 §7.6.1).
-            res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         res
     }

@@ -10,8 +10,11 @@
 
 pub mod accounts;
 pub mod db;
+pub mod declarations;
 pub mod error;
 pub mod forums;
+pub mod notifications;
+pub mod registrations;
 pub mod rooms;
 pub mod schedule;
 pub mod sessions;

@@ -1,6 +1,8 @@
 //! One module per resource; each returns its part of the OpenAPI router.
 
+pub mod declarations;
 pub mod forums;
+pub mod registrations;
 pub mod rooms;
 pub mod schedule;
 pub mod sessions;

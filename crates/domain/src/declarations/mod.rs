@@ -1,0 +1,1 @@
+//! Declarations: filled in by its issue.
