@@ -11,6 +11,7 @@ mod m20261129_000001_foundation;
 mod m20261129_000002_notifications;
 mod m20261129_000003_registrations;
 mod m20261129_000004_declarations;
+mod m20261129_000005_notifier;
 
 /// The ordered list of convene's migrations.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_notifications::Migration),
             Box::new(m20261129_000003_registrations::Migration),
             Box::new(m20261129_000004_declarations::Migration),
+            Box::new(m20261129_000005_notifier::Migration),
         ]
     }
 }
