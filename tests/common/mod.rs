@@ -230,7 +230,7 @@ impl Server {
             other => {
                 let why = match other {
                     Err(_) => format!("no `listening on` line within {START_TIMEOUT:?}"),
-                    Ok(Ok(Err(out))) if out.is_empty() => "it exited, printing nothing".into(),
+                    Ok(Ok(Err(out))) if out.is_empty() => "it exited, nothing on stdout".into(),
                     Ok(Ok(Err(out))) => format!("it exited; its stdout:\n{out}"),
                     _ => "stdout reader died".to_string(),
                 };
@@ -326,6 +326,15 @@ impl Drop for Server {
         // Runs before the fields drop: the process is gone before its database is.
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            // The test failed: show the server's side (cargo prints it with the failure).
+            let log = self.stderr();
+            let tail: Vec<&str> = log.lines().rev().take(80).collect();
+            eprintln!("--- server stderr (last {} lines) ---", tail.len());
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
     }
 }
 
