@@ -241,10 +241,10 @@ async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -
             },
         ))
     });
-    let app = convene_api::router(convene_api::AppState {
+    let app = convene_api::router(convene_api::AppState::new(
         db,
-        public_base_url: cfg.http.public_base_url.clone(),
-    });
+        cfg.http.public_base_url.clone(),
+    ));
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
     tracing::info!(%addr, worker = with_worker, "convene serving");

@@ -2189,3 +2189,143 @@ async fn unparsable_query_and_path_parameters_are_problems() {
         );
     }
 }
+
+/// Schedule exports are cached per programme version: every kind of programme change
+/// (session, room, speaker) shows in the next export, and `If-None-Match` with the
+/// current ETag answers 304 — the apps poll these URLs.
+#[tokio::test]
+async fn schedule_exports_follow_every_programme_change_and_answer_304() {
+    let s = Server::start().await;
+    let tok = s.organizer_token("cache@example.org");
+    create_forum(
+        &s,
+        &tok,
+        "cache-forum",
+        "Europe/Zurich",
+        "2025-06-12",
+        "2025-06-13",
+    )
+    .await;
+    publish(&s, &tok, "cache-forum").await;
+    let room = create_room(&s, &tok, "cache-forum", "Saal A").await;
+    let speaker = create_speaker(&s, &tok, "cache-forum", "Ada Lovelace").await;
+    let mut body = session_body(
+        "First title",
+        "2025-06-12T10:00:00+02:00",
+        "2025-06-12T11:00:00+02:00",
+        Some(&room),
+    );
+    body["speakers"] = json!([{ "speaker_id": speaker }]);
+    let session = create_session(&s, &tok, "cache-forum", body).await;
+    let sid = session["id"].as_str().unwrap().to_owned();
+
+    async fn fetch(s: &Server, ext: &str, inm: Option<&str>) -> (u16, String, String) {
+        let mut rb = s
+            .client
+            .get(s.url(&format!("/api/v1/forums/cache-forum/schedule.{ext}")));
+        if let Some(t) = inm {
+            rb = rb.header("if-none-match", t);
+        }
+        let r = rb.send().await.unwrap();
+        let status = r.status().as_u16();
+        let etag = r
+            .headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, etag, r.text().await.unwrap())
+    }
+
+    for ext in ["json", "xml", "ics"] {
+        let (st, tag, text) = fetch(&s, ext, None).await;
+        assert_eq!(st, 200, "{ext}");
+        assert!(text.contains("First title"), "{ext}: {text}");
+        assert!(!tag.is_empty(), "{ext} has an ETag");
+        let (st, tag2, text2) = fetch(&s, ext, Some(&tag)).await;
+        assert_eq!(
+            (st, tag2.as_str(), text2.as_str()),
+            (304, tag.as_str(), ""),
+            "{ext}"
+        );
+    }
+    let (_, tag_before, _) = fetch(&s, "json", None).await;
+
+    // A session edit.
+    let etag = get(&s, &format!("/forums/cache-forum/sessions/{sid}"), None)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    expect(
+        patch(
+            &s,
+            &format!("/forums/cache-forum/sessions/{sid}"),
+            Some(&tok),
+            Some(&etag),
+            json!({ "title": "Second title" }),
+        )
+        .await,
+        200,
+    );
+    let (st, tag_after, text) = fetch(&s, "json", Some(&tag_before)).await;
+    assert_eq!(st, 200, "the old ETag no longer matches");
+    assert_ne!(tag_after, tag_before);
+    assert!(text.contains("Second title") && !text.contains("First title"));
+    for ext in ["xml", "ics"] {
+        assert!(
+            fetch(&s, ext, None).await.2.contains("Second title"),
+            "{ext}"
+        );
+    }
+
+    // A room rename and a speaker rename reach the exports too.
+    expect(
+        patch(
+            &s,
+            &format!("/forums/cache-forum/rooms/{room}"),
+            Some(&tok),
+            None,
+            json!({ "name": "Saal B" }),
+        )
+        .await,
+        200,
+    );
+    let (_, _, text) = fetch(&s, "xml", None).await;
+    assert!(
+        text.contains("Saal B") && !text.contains("Saal A"),
+        "{text}"
+    );
+    expect(
+        patch(
+            &s,
+            &format!("/forums/cache-forum/speakers/{speaker}"),
+            Some(&tok),
+            None,
+            json!({ "name": "Grace Hopper" }),
+        )
+        .await,
+        200,
+    );
+    let (_, _, text) = fetch(&s, "json", None).await;
+    assert!(
+        text.contains("Grace Hopper") && !text.contains("Ada Lovelace"),
+        "{text}"
+    );
+
+    // Cancelling removes it from every export.
+    expect(
+        post_empty(
+            &s,
+            &format!("/forums/cache-forum/sessions/{sid}/cancel"),
+            Some(&tok),
+        )
+        .await,
+        200,
+    );
+    for ext in ["json", "xml", "ics"] {
+        assert!(
+            !fetch(&s, ext, None).await.2.contains("Second title"),
+            "{ext}"
+        );
+    }
+}

@@ -50,6 +50,7 @@ enum Forums {
     Languages,
     Status,
     Version,
+    ProgrammeVersion,
     CreatedAt,
     UpdatedAt,
 }
@@ -186,6 +187,7 @@ impl MigrationTrait for Migration {
                     .col(json(Forums::Languages))
                     .col(string(Forums::Status).default("draft"))
                     .col(integer(Forums::Version).default(1))
+                    .col(integer(Forums::ProgrammeVersion).default(1))
                     .col(timestamp_with_time_zone(Forums::CreatedAt))
                     .col(timestamp_with_time_zone(Forums::UpdatedAt))
                     .check(Expr::col(Forums::LastDay).gte(Expr::col(Forums::FirstDay)))

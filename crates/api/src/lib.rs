@@ -28,6 +28,19 @@ pub struct AppState {
     /// Public base URL of this server (e.g. `https://forum.example.org`), used in exported
     /// links and iCalendar UIDs.
     pub public_base_url: String,
+    /// Rendered schedule exports, keyed by forum and format, tagged by versions.
+    pub exports: std::sync::Arc<routes::schedule::ExportCache>,
+}
+
+impl AppState {
+    /// State for a server on `db` reachable at `public_base_url`.
+    pub fn new(db: DatabaseConnection, public_base_url: String) -> Self {
+        AppState {
+            db,
+            public_base_url,
+            exports: Default::default(),
+        }
+    }
 }
 
 /// The largest request body accepted (schedule files), bytes.

@@ -75,6 +75,26 @@ pub async fn lock_forum(txn: &DatabaseTransaction, forum_id: Uuid) -> Result<(),
     Ok(())
 }
 
+/// Records that a forum's programme (rooms, speakers, sessions) changed: raises
+/// `forums.programme_version`, which keys the cached schedule exports and their ETags.
+/// On PostgreSQL the UPDATE also holds the forum row lock until the transaction ends.
+pub async fn touch_programme(txn: &DatabaseTransaction, forum_id: Uuid) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "UPDATE forums SET programme_version = programme_version + 1 WHERE id = $1"
+        }
+        _ => "UPDATE forums SET programme_version = programme_version + 1 WHERE id = ?",
+    };
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [forum_id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// The current instant truncated to whole seconds, the precision convene stores.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;

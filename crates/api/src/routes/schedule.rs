@@ -2,8 +2,9 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use convene_domain::accounts::Caller;
 use convene_domain::forums::{self, ForumView};
 use convene_domain::schedule::{self, store, IcalOptions};
 use serde::{Deserialize, Serialize};
@@ -22,86 +23,149 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(import_new_forum))
 }
 
-async fn programme(
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExportFormat {
+    /// c3voc schedule JSON v1.
+    Json,
+    /// frab schedule XML.
+    Xml,
+    /// RFC 5545 iCalendar.
+    Ics,
+}
+
+/// Rendered exports: `(forum id, format)` → `(ETag, body)`. The ETag is
+/// `"p<programme_version>-f<forum version>"`, so any change to the forum or its programme
+/// misses the cache; at most [`ExportCache::CAPACITY`] entries are kept.
+pub struct ExportCache(quick_cache::sync::Cache<(uuid::Uuid, ExportFormat), (String, Bytes)>);
+
+impl ExportCache {
+    /// Entries kept (three formats of ~85 forums).
+    pub const CAPACITY: usize = 256;
+}
+
+impl Default for ExportCache {
+    fn default() -> Self {
+        ExportCache(quick_cache::sync::Cache::new(Self::CAPACITY))
+    }
+}
+
+/// Answers an export: 304 when `If-None-Match` has the current tag, the cached body when
+/// it is current, otherwise renders (one read of the programme) and caches it.
+async fn export(
     s: &AppState,
-    caller: &convene_domain::accounts::Caller,
+    caller: &Caller,
     slug: &str,
-) -> ApiResult<(forums::ForumAccess, schedule::Programme, Vec<u32>)> {
+    headers: &HeaderMap,
+    format: ExportFormat,
+) -> ApiResult<Response> {
     let access = forums::find_visible(&s.db, caller, slug).await?;
+    let tag = format!(
+        "\"p{}-f{}\"",
+        access.forum.programme_version, access.forum.version
+    );
+    let (content_type, extra) = match format {
+        ExportFormat::Json => ("application/json", None),
+        ExportFormat::Xml => ("application/xml; charset=utf-8", None),
+        ExportFormat::Ics => (
+            "text/calendar; charset=utf-8",
+            Some(format!(
+                "attachment; filename=\"{}.ics\"",
+                access.forum.slug
+            )),
+        ),
+    };
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&tag).expect("ascii tag"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    if not_modified {
+        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+    }
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(d) = extra.and_then(|d| HeaderValue::from_str(&d).ok()) {
+        h.insert(header::CONTENT_DISPOSITION, d);
+    }
+    let key = (access.forum.id, format);
+    if let Some((cached_tag, body)) = s.exports.0.get(&key) {
+        if cached_tag == tag {
+            return Ok((h, body).into_response());
+        }
+    }
     let (p, seq) = store::load(&s.db, &access, &s.public_base_url).await?;
-    Ok((access, p, seq))
+    let tz = access.tz();
+    let body = Bytes::from(match format {
+        ExportFormat::Json => schedule::export_c3voc_json(&p, tz),
+        ExportFormat::Xml => schedule::export_frab_xml(&p, tz),
+        ExportFormat::Ics => {
+            let host = s
+                .public_base_url
+                .split("://")
+                .nth(1)
+                .unwrap_or("convene.local")
+                .split(['/', ':'])
+                .next()
+                .unwrap_or("convene.local")
+                .to_owned();
+            let opts = IcalOptions {
+                uid_domain: host,
+                generated_at: access.forum.updated_at,
+                calendar_name: access.forum.title.clone(),
+                sequences: Some(seq),
+                method: Some("PUBLISH".into()),
+            };
+            schedule::export_ical(&p, tz, &opts)
+        }
+    });
+    s.exports.0.insert(key, (tag, body.clone()));
+    Ok((h, body).into_response())
 }
 
 /// The live programme as c3voc schedule JSON (v1; validates against
 /// `schedule.schema.json`), as read by Giggity, EventFahrplan and the c3voc tools.
+/// Carries an ETag; `If-None-Match` → 304.
 #[utoipa::path(get, path = "/forums/{slug}/schedule.json", tag = "schedule", params(("slug" = String, Path)),
-    responses((status = 200, content_type = "application/json", body = String), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "application/json", body = String), (status = 304), (status = 404, body = Problem)))]
 async fn schedule_json(
     State(s): State<AppState>,
     Auth(caller): Auth,
     Path(slug): Path<String>,
-) -> ApiResult<impl IntoResponse> {
-    let (a, p, _) = programme(&s, &caller, &slug).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        schedule::export_c3voc_json(&p, a.tz()),
-    ))
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    export(&s, &caller, &slug, &headers, ExportFormat::Json).await
 }
 
 /// The live programme as frab schedule XML (validates against `schedule.xml.xsd`).
+/// Carries an ETag; `If-None-Match` → 304.
 #[utoipa::path(get, path = "/forums/{slug}/schedule.xml", tag = "schedule", params(("slug" = String, Path)),
-    responses((status = 200, content_type = "application/xml", body = String), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "application/xml", body = String), (status = 304), (status = 404, body = Problem)))]
 async fn schedule_xml(
     State(s): State<AppState>,
     Auth(caller): Auth,
     Path(slug): Path<String>,
-) -> ApiResult<impl IntoResponse> {
-    let (a, p, _) = programme(&s, &caller, &slug).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
-        schedule::export_frab_xml(&p, a.tz()),
-    ))
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    export(&s, &caller, &slug, &headers, ExportFormat::Xml).await
 }
 
 /// The live programme as an RFC 5545 calendar with the forum's VTIMEZONE; UIDs are
 /// stable across exports and SEQUENCE rises with each change of a session.
+/// Carries an ETag; `If-None-Match` → 304.
 #[utoipa::path(get, path = "/forums/{slug}/schedule.ics", tag = "schedule", params(("slug" = String, Path)),
-    responses((status = 200, content_type = "text/calendar", body = String), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "text/calendar", body = String), (status = 304), (status = 404, body = Problem)))]
 async fn schedule_ics(
     State(s): State<AppState>,
     Auth(caller): Auth,
     Path(slug): Path<String>,
-) -> ApiResult<impl IntoResponse> {
-    let (a, p, seq) = programme(&s, &caller, &slug).await?;
-    let host = s
-        .public_base_url
-        .split("://")
-        .nth(1)
-        .unwrap_or("convene.local")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("convene.local")
-        .to_owned();
-    let opts = IcalOptions {
-        uid_domain: host,
-        generated_at: a.forum.updated_at,
-        calendar_name: a.forum.title.clone(),
-        sequences: Some(seq),
-        method: Some("PUBLISH".into()),
-    };
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "text/calendar; charset=utf-8".to_owned(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}.ics\"", a.forum.slug),
-            ),
-        ],
-        schedule::export_ical(&p, a.tz(), &opts),
-    ))
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    export(&s, &caller, &slug, &headers, ExportFormat::Ics).await
 }
 
 /// Import a frab XML or c3voc JSON file (the request body, any content type) into a

@@ -34,6 +34,9 @@ pub struct Model {
     pub status: String,
     /// Row version, raised by one on every change; the ETag is derived from it.
     pub version: i32,
+    /// Raised by one whenever the programme (rooms, speakers, sessions) changes; exports
+    /// are cached and tagged by it.
+    pub programme_version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

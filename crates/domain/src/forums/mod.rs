@@ -394,6 +394,7 @@ pub async fn create(db: &DatabaseConnection, caller: &Caller, input: NewForum) -
         languages: serde_json::json!(input.languages.unwrap_or_else(|| vec!["en".into()])),
         status: "draft".into(),
         version: 1,
+        programme_version: 1,
         created_at: now,
         updated_at: now,
     };

@@ -181,6 +181,7 @@ pub async fn create(
         .insert(&txn)
         .await
         .map_err(|e| name_taken(e, &name))?;
+    crate::db::touch_programme(&txn, access.forum.id).await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -226,6 +227,7 @@ pub async fn update(
     let mut am = r.into_active_model().reset_all();
     am.id = sea_orm::ActiveValue::Unchanged(id);
     let saved = am.update(&txn).await.map_err(|e| name_taken(e, &name))?;
+    crate::db::touch_programme(&txn, access.forum.id).await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -250,6 +252,7 @@ pub async fn delete(db: &DatabaseConnection, caller: &Caller, slug: &str, id: Uu
         });
     }
     entity::Entity::delete_by_id(id).exec(&txn).await?;
+    crate::db::touch_programme(&txn, access.forum.id).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -171,6 +171,7 @@ async fn create_forum_from(
         languages: serde_json::json!(["en"]),
         status: "draft".into(),
         version: 1,
+        programme_version: 1,
         created_at: now,
         updated_at: now,
     };
@@ -274,6 +275,8 @@ pub async fn apply(
 
     // Forum header: only the programme grid comes from the file.
     let timeslot = p.conference.timeslot_minutes.clamp(1, 240) as i32;
+    let header_changed =
+        forum.day_change != p.conference.day_change || forum.timeslot_minutes != timeslot;
     if forum.day_change != p.conference.day_change || forum.timeslot_minutes != timeslot {
         let mut f = forum.clone();
         f.day_change = p.conference.day_change;
@@ -291,6 +294,7 @@ pub async fn apply(
         .into_iter()
         .map(|r| (r.name.clone(), r))
         .collect();
+    let rooms_before = rooms_by_name.clone();
     let base_position = rooms_by_name.len() as i32;
     for (i, spec) in p.rooms.iter().enumerate() {
         upsert_room(
@@ -322,6 +326,8 @@ pub async fn apply(
             }
         }
     }
+    let rooms_changed = rooms_before != rooms_by_name;
+    let speakers_before = by_key.clone();
     let mut new_speakers: Vec<speakers::entity::ActiveModel> = vec![];
     let mut person_ids: HashMap<(Option<String>, String), Uuid> = HashMap::new();
     for e in &p.events {
@@ -344,6 +350,9 @@ pub async fn apply(
         }
     }
     report.speakers_created = new_speakers.len() as u32;
+    let speakers_renamed = by_key
+        .iter()
+        .any(|(k, s)| speakers_before.get(k).is_some_and(|b| b.name != s.name));
     if !new_speakers.is_empty() {
         for chunk in new_speakers.chunks(200) {
             speakers::entity::Entity::insert_many(chunk.to_vec())
@@ -554,6 +563,18 @@ pub async fn apply(
             .await?;
     }
     check_programme(&final_live, &mut report)?;
+    if report.created
+        + report.updated
+        + report.cancelled
+        + report.rooms_created
+        + report.speakers_created
+        > 0
+        || header_changed
+        || rooms_changed
+        || speakers_renamed
+    {
+        crate::db::touch_programme(txn, forum.id).await?;
+    }
     Ok(report)
 }
 

@@ -828,6 +828,7 @@ pub async fn create(
         .await
         .map_err(guid_taken)?;
     set_people(&txn, &saved, &people).await?;
+    crate::db::touch_programme(&txn, access.forum.id).await?;
     let view = views(&txn, &access, vec![saved]).await?.remove(0);
     txn.commit().await?;
     Ok(view)
@@ -921,6 +922,7 @@ pub async fn update(
         if people != old_people {
             set_people(&txn, &saved, &people).await?;
         }
+        crate::db::touch_programme(&txn, access.forum.id).await?;
         saved
     };
     let view = views(&txn, &access, vec![saved]).await?.remove(0);
@@ -966,6 +968,7 @@ pub async fn delete(
     let current = find_in(&txn, access.forum.id, id).await?;
     util::check_if_match(if_match, current.version)?;
     session::Entity::delete_by_id(id).exec(&txn).await?;
+    crate::db::touch_programme(&txn, access.forum.id).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -119,6 +119,7 @@ pub async fn create(
         return Err(Error::Validation(errs));
     }
     let saved = s.into_active_model().reset_all().insert(&txn).await?;
+    crate::db::touch_programme(&txn, access.forum.id).await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -156,6 +157,7 @@ pub async fn update(
     let mut am = s.into_active_model().reset_all();
     am.id = sea_orm::ActiveValue::Unchanged(id);
     let saved = am.update(&txn).await?;
+    crate::db::touch_programme(&txn, access.forum.id).await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -166,6 +168,7 @@ pub async fn delete(db: &DatabaseConnection, caller: &Caller, slug: &str, id: Uu
     let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
     find_in(&txn, access.forum.id, id).await?;
     entity::Entity::delete_by_id(id).exec(&txn).await?;
+    crate::db::touch_programme(&txn, access.forum.id).await?;
     txn.commit().await?;
     Ok(())
 }
