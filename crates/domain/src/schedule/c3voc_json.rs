@@ -2,13 +2,12 @@
 //! and pretalx) and version 2 (`schedule2.schema.json`, as written by the hub), export of
 //! version 1.
 
-use super::days::{export_rooms, group_days, room_of};
+use super::days::{room_of, ExportPlan};
 use super::{
-    add_event_rooms, day_change_from_end, err, export_acronym, export_slug, export_uuid,
-    format_hhmm, http_url, json_syntax_error, non_empty, parse_clock, parse_date_prefix,
-    parse_hhmm_seconds, parse_instant, parse_local_as_written, room_export_uuid, timeslot_minutes,
-    unique_event_ids, Conference, EventSpec, PersonRole, PersonSpec, Programme, RoomSpec,
-    ScheduleError, ScheduleFormat,
+    add_event_rooms, day_change_from_end, err, export_uuid, format_hhmm, http_url,
+    json_syntax_error, non_empty, parse_clock, parse_date_prefix, parse_hhmm_seconds,
+    parse_instant, parse_local_as_written, room_export_uuid, timeslot_minutes, Conference,
+    EventSpec, PersonRole, PersonSpec, Programme, RoomSpec, ScheduleError, ScheduleFormat,
 };
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -835,17 +834,13 @@ fn out_person(p: &PersonSpec) -> Value {
 /// - Persons: `{id, public_name}` for `frab:` keys, else `{name, public_name}` plus
 ///   `code` (`code:` keys matching `^[A-Z0-9]+$`) or `guid` (`guid:` keys).
 pub fn export_c3voc_json(p: &Programme, tz: Tz) -> String {
-    let rooms = export_rooms(p);
-    let days = group_days(p, tz, &rooms);
-    let ids = unique_event_ids(&p.events);
-    let acronym = export_acronym(&p.conference.acronym);
-    let mut used_slugs = std::collections::HashSet::new();
-    let slugs: Vec<String> = p
-        .events
-        .iter()
-        .zip(&ids)
-        .map(|(e, id)| export_slug(e, &acronym, *id, &mut used_slugs))
-        .collect();
+    let ExportPlan {
+        rooms,
+        days,
+        ids,
+        acronym,
+        slugs,
+    } = ExportPlan::new(p, tz);
     let fmt_dt = |t: DateTime<Utc>| {
         t.with_timezone(&tz)
             .format("%Y-%m-%dT%H:%M:%S%:z")

@@ -139,3 +139,42 @@ mod tests {
         assert_eq!(t.naive_local().format("%H:%M").to_string(), "03:00");
     }
 }
+
+/// What both day-structured exporters (c3voc JSON v1, frab XML) derive from a programme
+/// before writing: rooms, days, unique event ids, the sanitized acronym and unique slugs.
+pub(crate) struct ExportPlan {
+    /// Rooms as exported (see [`export_rooms`]).
+    pub rooms: Vec<RoomSpec>,
+    /// Programme days (see [`group_days`]).
+    pub days: Vec<ExportDay>,
+    /// One unique positive id per event, in event order.
+    pub ids: Vec<i64>,
+    /// The acronym as the schema allows it.
+    pub acronym: String,
+    /// One unique, schema-valid slug per event, in event order.
+    pub slugs: Vec<String>,
+}
+
+impl ExportPlan {
+    /// Plans the export of `p` in zone `tz`.
+    pub(crate) fn new(p: &Programme, tz: Tz) -> Self {
+        let rooms = export_rooms(p);
+        let days = group_days(p, tz, &rooms);
+        let ids = super::unique_event_ids(&p.events);
+        let acronym = super::export_acronym(&p.conference.acronym);
+        let mut used_slugs = std::collections::HashSet::new();
+        let slugs = p
+            .events
+            .iter()
+            .zip(&ids)
+            .map(|(e, id)| super::export_slug(e, &acronym, *id, &mut used_slugs))
+            .collect();
+        ExportPlan {
+            rooms,
+            days,
+            ids,
+            acronym,
+            slugs,
+        }
+    }
+}

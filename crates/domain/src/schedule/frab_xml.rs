@@ -2,12 +2,12 @@
 //! import with `roxmltree`, export with `quick-xml`.
 
 use super::c3voc_json::fallback_start;
-use super::days::{export_rooms, group_days, room_of};
+use super::days::{room_of, ExportPlan};
 use super::{
-    add_event_rooms, day_change_from_end, err, export_acronym, export_slug, export_uuid,
-    format_hhmm, http_url, non_empty, parse_clock, parse_date_prefix, parse_hhmm_seconds,
-    parse_instant, parse_local_as_written, room_export_uuid, timeslot_minutes, unique_event_ids,
-    Conference, EventSpec, PersonRole, PersonSpec, Programme, RoomSpec, ScheduleError,
+    add_event_rooms, day_change_from_end, err, export_uuid, format_hhmm, http_url, non_empty,
+    parse_clock, parse_date_prefix, parse_hhmm_seconds, parse_instant, parse_local_as_written,
+    room_export_uuid, timeslot_minutes, Conference, EventSpec, PersonRole, PersonSpec, Programme,
+    RoomSpec, ScheduleError,
 };
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -374,17 +374,13 @@ pub fn export_frab_xml(p: &Programme, tz: Tz) -> String {
 }
 
 fn write_schedule(w: &mut W, p: &Programme, tz: Tz) -> IoResult {
-    let rooms = export_rooms(p);
-    let days = group_days(p, tz, &rooms);
-    let ids = unique_event_ids(&p.events);
-    let acronym = export_acronym(&p.conference.acronym);
-    let mut used_slugs = std::collections::HashSet::new();
-    let slugs: Vec<String> = p
-        .events
-        .iter()
-        .zip(&ids)
-        .map(|(e, id)| export_slug(e, &acronym, *id, &mut used_slugs))
-        .collect();
+    let ExportPlan {
+        rooms,
+        days,
+        ids,
+        acronym,
+        slugs,
+    } = ExportPlan::new(p, tz);
     let fmt = |t: DateTime<Tz>| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string();
     let start = days.first().map(|d| d.date).unwrap_or(p.conference.start);
     let end = days.last().map(|d| d.date).unwrap_or(p.conference.end);
