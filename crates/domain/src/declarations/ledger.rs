@@ -297,8 +297,7 @@ pub async fn verify(db: &impl ConnectionTrait, declaration_id: Uuid) -> Result<V
     };
 
     let mut prev = GENESIS.to_owned();
-    let mut expected = 1i64;
-    for e in &entries {
+    for (expected, e) in (1i64..).zip(entries.iter()) {
         if e.seq != expected {
             return Ok(report(bad(
                 expected,
@@ -393,7 +392,6 @@ pub async fn verify(db: &impl ConnectionTrait, declaration_id: Uuid) -> Result<V
             }
         }
         prev = e.entry_hash.clone();
-        expected += 1;
     }
     if d.ledger_length != n {
         return Ok(report(bad(

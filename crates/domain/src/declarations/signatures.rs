@@ -413,7 +413,7 @@ async fn check_unique(
         )
         .filter(signature::Column::DeclarationId.eq(d.id))
         .filter(signature::Column::Status.eq("pending"))
-        .filter(signature::Column::ConfirmExpiresAt.lt(now))
+        .filter(signature::Column::ConfirmExpiresAt.lte(now))
         .filter(same.clone())
         .exec(txn)
         .await?;
@@ -907,7 +907,7 @@ fn public_filter(d: &Declaration, q: &PublicQuery) -> Result<sea_orm::Select<sig
     if let Some(k) = q.entity_kind {
         sel = sel.filter(signature::Column::EntityKind.eq(k.as_str()));
     }
-    Ok(sel.order_by_asc(signature::Column::ConfirmSeq))
+    Ok(sel)
 }
 
 async fn to_public(
@@ -951,7 +951,7 @@ pub async fn public_list(
 ) -> Result<Page<PublicSignature>> {
     let (_, d) = find_visible(db, caller, forum_slug, slug).await?;
     let limit = util::page_limit(q.limit)?;
-    let mut sel = public_filter(&d, &q)?;
+    let mut sel = public_filter(&d, &q)?.order_by_asc(signature::Column::ConfirmSeq);
     if let Some(c) = &q.cursor {
         let after: i64 = util::decode_cursor(c)?;
         sel = sel.filter(signature::Column::ConfirmSeq.gt(after));
@@ -981,7 +981,10 @@ pub async fn public_export(
     q: PublicQuery,
 ) -> Result<Vec<PublicSignature>> {
     let (_, d) = find_visible(db, caller, forum_slug, slug).await?;
-    let rows = public_filter(&d, &q)?.all(db).await?;
+    let rows = public_filter(&d, &q)?
+        .order_by_asc(signature::Column::ConfirmSeq)
+        .all(db)
+        .await?;
     to_public(db, &d, rows).await
 }
 
