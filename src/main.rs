@@ -14,6 +14,10 @@ use sea_orm_migration::MigratorTrait;
 
 /// The demo programme: the 2019 Gaziantep Municipal Forum (examples/gaziantep-2019.json).
 const DEMO_PROGRAMME: &[u8] = include_bytes!("../examples/gaziantep-2019.json");
+/// The demo declaration (our own summary text, not the official declaration), in the
+/// authoritative English and a Turkish translation.
+const DEMO_DECLARATION_EN: &str = include_str!("../examples/gaziantep-declaration.en.md");
+const DEMO_DECLARATION_TR: &str = include_str!("../examples/gaziantep-declaration.tr.md");
 
 #[derive(Parser)]
 #[command(
@@ -274,6 +278,15 @@ async fn load_demo(db: &DatabaseConnection) -> Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("loading the demo forum: {e}"))?;
     publish_forum(db, f.id).await?;
+    convene_domain::declarations::ensure_demo(
+        db,
+        f.id,
+        "gaziantep-declaration",
+        ("en", "Gaziantep Declaration", DEMO_DECLARATION_EN),
+        &[("tr", "Gaziantep Bildirgesi", DEMO_DECLARATION_TR)],
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("loading the demo declaration: {e}"))?;
     tracing::info!(forum = %f.slug, created = report.created, unchanged = report.unchanged, "demo forum loaded");
     Ok(())
 }

@@ -841,3 +841,77 @@ pub async fn all_for_verification(
     }
     Ok(out)
 }
+
+/// A text of the demo declaration: `(language, title, text)`.
+pub type DemoText<'a> = (&'a str, &'a str, &'a str);
+
+/// Creates (once) the demo declaration `slug` of a forum, as an administrator: version 1
+/// in `authoritative`'s language, a translation per item of `translations`, opened for
+/// signature. Does nothing when the forum already has a declaration with that slug.
+pub async fn ensure_demo(
+    db: &DatabaseConnection,
+    forum_id: Uuid,
+    slug: &str,
+    authoritative: DemoText<'_>,
+    translations: &[DemoText<'_>],
+) -> Result<()> {
+    let txn = crate::db::begin_write(db).await?;
+    crate::db::lock_forum(&txn, forum_id).await?;
+    if by_slug(&txn, forum_id, slug).await.is_ok() {
+        return Ok(());
+    }
+    let now = crate::db::now();
+    let (lang, title, text) = authoritative;
+    let d = declaration::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        forum_id: Set(forum_id),
+        slug: Set(slug.into()),
+        title: Set(title.into()),
+        language: Set(lang.into()),
+        status: Set("open".into()),
+        opens_at: Set(None),
+        closes_at: Set(None),
+        current_version_id: Set(None),
+        version: Set(1),
+        ledger_length: Set(0),
+        ledger_head: Set(ledger::GENESIS.into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let v = version::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        forum_id: Set(forum_id),
+        declaration_id: Set(d.id),
+        number: Set(1),
+        language: Set(lang.into()),
+        title: Set(title.into()),
+        body: Set(text.into()),
+        text_sha256: Set(ledger::sha256_hex(text.as_bytes())),
+        created_by: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    for (lang, title, text) in translations {
+        translation::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            forum_id: Set(forum_id),
+            declaration_id: Set(d.id),
+            version_id: Set(v.id),
+            language: Set((*lang).into()),
+            title: Set((*title).into()),
+            body: Set((*text).into()),
+            text_sha256: Set(ledger::sha256_hex(text.as_bytes())),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let mut am = d.into_active_model();
+    am.current_version_id = Set(Some(v.id));
+    am.update(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
