@@ -22,6 +22,9 @@ pub struct Config {
     pub mail: convene_notifier::MailConfig,
     /// `[worker]`.
     pub worker: convene_notifier::WorkerConfig,
+    /// `[declarations]`: signature confirmation links (defaults when absent).
+    #[serde(default)]
+    pub declarations: convene_domain::declarations::Settings,
 }
 
 /// `[database]`: `url` is `sqlite://FILE?mode=rwc` or `postgres://USER:PASS@HOST/DB`.

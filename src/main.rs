@@ -14,6 +14,10 @@ use sea_orm_migration::MigratorTrait;
 
 /// The demo programme: the 2019 Gaziantep Municipal Forum (examples/gaziantep-2019.json).
 const DEMO_PROGRAMME: &[u8] = include_bytes!("../examples/gaziantep-2019.json");
+/// The demo declaration (our own summary text, not the official declaration), in the
+/// authoritative English and a Turkish translation.
+const DEMO_DECLARATION_EN: &str = include_str!("../examples/gaziantep-declaration.en.md");
+const DEMO_DECLARATION_TR: &str = include_str!("../examples/gaziantep-declaration.tr.md");
 
 #[derive(Parser)]
 #[command(
@@ -63,6 +67,16 @@ enum Command {
         #[arg(long)]
         publish: bool,
     },
+    /// Re-verify the ledger (hash chain) of every declaration, or of those selected;
+    /// prints one line per declaration and exits 1 naming the first bad entry of any.
+    VerifyLedger {
+        /// Only the declarations of this forum (slug).
+        #[arg(long)]
+        forum: Option<String>,
+        /// Only the declaration with this slug.
+        #[arg(long)]
+        declaration: Option<String>,
+    },
     /// Administration.
     Admin {
         #[command(subcommand)]
@@ -108,6 +122,7 @@ async fn main() -> Result<()> {
         no_worker: false,
         demo: false,
     });
+    convene_domain::declarations::configure(cfg.declarations.clone());
     let db = convene_domain::db::connect(&cfg.database.url, cfg.database.max_connections)
         .await
         .with_context(|| format!("connecting to {}", config::redact_url(&cfg.database.url)))?;
@@ -167,6 +182,9 @@ async fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::VerifyLedger { forum, declaration } => {
+            verify_ledger(&db, forum.as_deref(), declaration.as_deref()).await
+        }
         Command::Admin { command } => match command {
             AdminCommand::CreateOrganizer { email, name, label } => {
                 migrate(&db).await?;
@@ -190,6 +208,46 @@ async fn main() -> Result<()> {
             }
         },
     }
+}
+
+/// `convene verify-ledger`: exit 0 when every selected chain verifies, else 1.
+async fn verify_ledger(
+    db: &DatabaseConnection,
+    forum: Option<&str>,
+    declaration: Option<&str>,
+) -> Result<()> {
+    migrate(db).await?;
+    let all = convene_domain::declarations::all_for_verification(db, forum, declaration)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut failed = 0;
+    for (forum_slug, d) in &all {
+        let r = convene_domain::declarations::ledger::verify(db, d.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        match &r.first_bad {
+            None => println!(
+                "{forum_slug}/{}: ok, {} entries, head {}",
+                d.slug, r.entries, r.head
+            ),
+            Some(b) => {
+                failed += 1;
+                let at = b
+                    .seq
+                    .map(|s| format!("entry {s}"))
+                    .unwrap_or_else(|| "a signature".into());
+                println!("{forum_slug}/{}: FAILED at {at}: {}", d.slug, b.reason);
+            }
+        }
+    }
+    if all.is_empty() {
+        println!("no declarations to verify");
+    }
+    if failed > 0 {
+        eprintln!("{failed} ledger(s) failed verification");
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 async fn migrate(db: &DatabaseConnection) -> Result<()> {
@@ -220,6 +278,15 @@ async fn load_demo(db: &DatabaseConnection) -> Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("loading the demo forum: {e}"))?;
     publish_forum(db, f.id).await?;
+    convene_domain::declarations::ensure_demo(
+        db,
+        f.id,
+        "gaziantep-declaration",
+        ("en", "Gaziantep Declaration", DEMO_DECLARATION_EN),
+        &[("tr", "Gaziantep Bildirgesi", DEMO_DECLARATION_TR)],
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("loading the demo declaration: {e}"))?;
     tracing::info!(forum = %f.slug, created = report.created, unchanged = report.unchanged, "demo forum loaded");
     Ok(())
 }

@@ -61,6 +61,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
         (name = "speakers", description = "People on the programme"),
         (name = "sessions", description = "The programme"),
         (name = "schedule", description = "frab/c3voc schedule import and export, iCalendar"),
+        (name = "declarations", description = "Declarations, their versions and translations"),
+        (name = "signatures", description = "Signatures, the public list, counts and exports"),
+        (name = "ledger", description = "The tamper-evident ledger of signatures and its verification"),
     )
 )]
 struct ApiDoc;

@@ -163,6 +163,11 @@ fn conflict_title(kind: &str) -> &'static str {
         "speaker-double-booked" => "Speaker already booked",
         "invalid-time-range" => "Session ends before it starts",
         "already-exists" => "Already exists",
+        "already-signed" => "Already signed",
+        "already-confirmed" => "Already confirmed",
+        "link-expired" => "Confirmation link expired",
+        "not-accepting-signatures" => "Not accepting signatures",
+        "version-locked" => "Version under signature is locked",
         _ => "Conflict",
     }
 }

@@ -51,6 +51,16 @@ pub enum ConflictKind {
     AlreadyExists,
     /// The object's status does not allow the operation (e.g. publishing a closed forum).
     InvalidState,
+    /// The entity or e-mail already has a live signature on the declaration.
+    AlreadySigned,
+    /// The signature is already confirmed (a confirmation link used twice).
+    AlreadyConfirmed,
+    /// The confirmation link has expired; ask for a new one.
+    LinkExpired,
+    /// The declaration does not accept signatures now (draft, not yet open, closed).
+    NotAcceptingSignatures,
+    /// The version under signature cannot change while the declaration is open.
+    VersionLocked,
 }
 
 impl ConflictKind {
@@ -62,6 +72,11 @@ impl ConflictKind {
             ConflictKind::InvalidTimeRange => "invalid-time-range",
             ConflictKind::AlreadyExists => "already-exists",
             ConflictKind::InvalidState => "invalid-state",
+            ConflictKind::AlreadySigned => "already-signed",
+            ConflictKind::AlreadyConfirmed => "already-confirmed",
+            ConflictKind::LinkExpired => "link-expired",
+            ConflictKind::NotAcceptingSignatures => "not-accepting-signatures",
+            ConflictKind::VersionLocked => "version-locked",
         }
     }
 }
