@@ -48,6 +48,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
         (name = "speakers", description = "People on the programme"),
         (name = "sessions", description = "The programme"),
         (name = "schedule", description = "frab/c3voc schedule import and export, iCalendar"),
+        (name = "notifications", description = "The forum's outgoing e-mail: pending, dead, retry"),
     )
 )]
 struct ApiDoc;
@@ -73,6 +74,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::schedule::router())
         .merge(routes::registrations::router())
         .merge(routes::declarations::router())
+        .merge(routes::notifications::router())
 }
 
 /// Builds the whole router: `/healthz`, `/api/v1/…`, `/api/v1/openapi.json`, `/api/v1/docs/`.
