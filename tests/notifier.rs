@@ -591,3 +591,52 @@ async fn several_workers_deliver_each_row_exactly_once() {
     exactly_once_with(2, n).await;
     exactly_once_with(4, n).await;
 }
+
+/// The embedded default: `convene serve` writes each message as `<id>.eml` into the mail
+/// folder, with the same Message-ID a relay would get; SIGTERM stops it cleanly.
+#[tokio::test]
+async fn embedded_worker_writes_eml_files_by_default() {
+    let s = common::Server::start_with(
+        &["serve"],
+        &[
+            ("CONVENE_HTTP__PUBLIC_BASE_URL", "http://forum.test"),
+            ("CONVENE_WORKER__POLL_INTERVAL_MS", "5000"),
+        ],
+    )
+    .await;
+    let f = programme(&s, &[("A", Some("a@example.org"))], "es").await;
+    move_session(
+        &s,
+        &f,
+        "2030-11-26T11:00:00+03:00",
+        "2030-11-26T12:00:00+03:00",
+    )
+    .await;
+    // Woken by the in-process signal, well before the 5 s poll.
+    let t0 = Instant::now();
+    wait_until("an .eml file", Duration::from_secs(4), || async {
+        std::fs::read_dir(s.mail_dir())
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            })
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(t0.elapsed() < Duration::from_secs(4));
+    wait_until("marked sent", Duration::from_secs(10), || async {
+        list(&s, &f, "?status=sent").await.len() == 1
+    })
+    .await;
+    let sent = list(&s, &f, "?status=sent").await;
+    let id = sent[0]["id"].as_str().unwrap();
+    let raw = std::fs::read(s.mail_dir().join(format!("{id}.eml"))).expect("<id>.eml");
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(msg.message_id(), Some(format!("{id}@{HOST}").as_str()));
+    assert!(
+        msg.subject().unwrap().contains("ha cambiado"),
+        "{:?}",
+        msg.subject()
+    );
+    assert!(ics_of(&msg).contains("METHOD:REQUEST"));
+}

@@ -338,7 +338,7 @@ impl Renderer {
             starts_at,
             ends_at,
             tz,
-            organizer: &self.from.email.to_string(),
+            organizer: self.from.email.as_ref(),
             attendee: (&row.recipient_email, &row.recipient_name),
             stamp: row.created_at,
         });
@@ -409,5 +409,233 @@ pub fn local_span(a: DateTime<Utc>, b: DateTime<Utc>, tz: Tz, locale: chrono::Lo
             lb.format_localized(full, locale),
             tz.name()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mail_parser::MimeHeaders;
+
+    fn row(kind: &str, lang: &str) -> Notification {
+        let session = json!({"id": "5d1c0a52-4a5e-4a7e-9a55-0d1b8f1f0a01", "guid": "opening-2030",
+            "title": "Cities of Refuge", "starts_at": "2030-11-26T06:00:00Z",
+            "ends_at": "2030-11-26T07:30:00Z", "room": "Hall A", "sequence": 2, "status":
+            if kind == "session.cancelled" { "cancelled" } else { "scheduled" }});
+        let mut data = json!({
+            "forum": {"slug": "gzt", "title": "Gaziantep Forum", "time_zone": "Europe/Istanbul", "city": "Gaziantep"},
+        });
+        let d = data.as_object_mut().unwrap();
+        // The extra data of each kind, as NOTIFICATIONS.md lists it.
+        if kind.starts_with("registration.") {
+            d.insert("registration_id".into(), json!("r1"));
+            d.insert("check_in_code".into(), json!("K7Q2-9M"));
+            d.insert("reason".into(), json!("capacity reached"));
+            d.insert("by".into(), json!("organizer"));
+            if !matches!(kind, "registration.rejected" | "registration.cancelled") {
+                d.insert(
+                    "manage_url".into(),
+                    json!("https://forum.example.org/r/tok_manage"),
+                );
+            }
+        }
+        if kind.starts_with("signup.") || kind.starts_with("session.") || kind == "reminder.session"
+        {
+            d.insert("session".into(), session);
+            d.insert("reason".into(), json!("the session was moved"));
+        }
+        if kind == "session.changed" {
+            d.insert("previous".into(), json!({"starts_at": "2030-11-26T05:00:00Z", "ends_at": "2030-11-26T06:00:00Z", "room": "Hall B"}));
+        }
+        if kind == "reminder.forum" {
+            d.insert("first_day".into(), json!("2030-11-26"));
+            d.insert("venue".into(), json!("Shelton Hotel"));
+        }
+        if kind == "signature.confirm" {
+            d.insert(
+                "declaration".into(),
+                json!({"slug": "gzt-decl", "title": "Gaziantep Declaration"}),
+            );
+            d.insert(
+                "confirm_url".into(),
+                json!("https://forum.example.org/s/tok_confirm"),
+            );
+            d.insert("expires_at".into(), json!("2030-11-20T12:00:00Z"));
+        }
+        let now = chrono::Utc::now();
+        Notification {
+            id: uuid::Uuid::parse_str("0f8e2b7a-3c1d-4e5f-8a9b-1c2d3e4f5a6b").unwrap(),
+            forum_id: uuid::Uuid::nil(),
+            kind: kind.into(),
+            recipient_email: "ayse@example.org".into(),
+            recipient_name: "Ayşe <Yılmaz>".into(),
+            language: lang.into(),
+            data,
+            dedupe_key: "k".into(),
+            status: "pending".into(),
+            attempts: 1,
+            next_attempt_at: now,
+            lease_owner: None,
+            lease_expires_at: None,
+            last_error: None,
+            sent_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn renderer() -> Renderer {
+        Renderer::new("https://forum.example.org", "Forum <forum@example.org>").unwrap()
+    }
+
+    /// Every kind in every language: its own subject (translated), the recipient's name
+    /// (escaped in HTML), local times in the forum's zone, links, and a parseable .ics
+    /// for mails about a session.
+    #[test]
+    fn every_kind_renders_in_every_language() {
+        let r = renderer();
+        for kind in KINDS {
+            let en = r.render(&row(kind, "en")).unwrap();
+            for lang in LANGUAGES {
+                let row = row(kind, lang);
+                let m = r
+                    .render(&row)
+                    .unwrap_or_else(|e| panic!("{kind}/{lang}: {e}"));
+                assert_eq!(m.language, *lang);
+                let ctx = format!("{kind}/{lang}: {m:#?}");
+                assert!(!m.subject.is_empty() && !m.subject.contains('\n'), "{ctx}");
+                if *lang != "en" {
+                    assert_ne!(m.subject, en.subject, "translated subject: {ctx}");
+                }
+                assert!(m.text.contains("Ayşe <Yılmaz>"), "{ctx}");
+                assert!(m.html.contains("Ayşe &lt;Yılmaz&gt;"), "escaped: {ctx}");
+                assert!(m.text.contains("Gaziantep Forum"), "{ctx}");
+                let rtl = *lang == "ar";
+                assert_eq!(m.html.contains("dir=\"rtl\""), rtl, "{ctx}");
+                assert!(m.html.contains(&format!("lang=\"{lang}\"")), "{ctx}");
+                if kind.starts_with("session.")
+                    || kind.starts_with("signup.")
+                    || *kind == "reminder.session"
+                {
+                    assert!(
+                        m.text.contains("09:00–10:30 (Europe/Istanbul)"),
+                        "local time: {ctx}"
+                    );
+                    let (method, ics) = m.ics.as_ref().expect("an .ics");
+                    let want = if *kind == "session.cancelled" || *kind == "signup.lost" {
+                        "CANCEL"
+                    } else {
+                        "REQUEST"
+                    };
+                    assert_eq!(method, want, "{ctx}");
+                    let cal: icalendar::Calendar =
+                        ics.parse().unwrap_or_else(|e| panic!("{ctx}: {e}"));
+                    assert_eq!(cal.components.len(), 2, "{ctx}");
+                    assert!(ics.contains(&format!("METHOD:{want}")), "{ics}");
+                    assert!(ics.contains("SEQUENCE:2"), "{ics}");
+                    assert!(
+                        ics.contains("DTSTART;TZID=Europe/Istanbul:20301126T090000"),
+                        "{ics}"
+                    );
+                    let uid = format!(
+                        "UID:{}@forum.example.org",
+                        convene_domain::schedule::export_uuid("opening-2030")
+                    );
+                    assert!(ics.contains(&uid), "{ics}");
+                } else {
+                    assert!(m.ics.is_none(), "{ctx}");
+                }
+                if *kind == "session.changed" {
+                    assert!(
+                        m.text.contains("08:00–09:00") && m.text.contains("Hall B"),
+                        "previous: {ctx}"
+                    );
+                }
+                if *kind == "signature.confirm" {
+                    assert!(
+                        m.text.contains("https://forum.example.org/s/tok_confirm"),
+                        "{ctx}"
+                    );
+                    assert!(
+                        m.html.contains(
+                            "href=\"https:&#x2f;&#x2f;forum.example.org&#x2f;s&#x2f;tok_confirm\""
+                        ),
+                        "{ctx}"
+                    );
+                    assert!(m.text.contains("Gaziantep Declaration"), "{ctx}");
+                }
+                if kind.starts_with("registration.")
+                    && !matches!(*kind, "registration.rejected" | "registration.cancelled")
+                {
+                    assert!(
+                        m.text.contains("https://forum.example.org/r/tok_manage"),
+                        "{ctx}"
+                    );
+                }
+                if matches!(*kind, "registration.confirmed" | "registration.promoted") {
+                    assert!(m.text.contains("K7Q2-9M"), "{ctx}");
+                }
+                if *kind == "reminder.forum" {
+                    assert!(
+                        m.text.contains("2030") && m.text.contains("Shelton Hotel"),
+                        "{ctx}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn language_fallback_and_localized_dates() {
+        let r = renderer();
+        let m = r.render(&row("reminder.forum", "de-CH")).unwrap();
+        assert_eq!(m.language, "en");
+        assert!(
+            m.subject.contains("Tuesday 26 November 2030"),
+            "{}",
+            m.subject
+        );
+        let m = r.render(&row("reminder.forum", "fr-CA")).unwrap();
+        assert!(
+            m.subject.contains("mardi 26 novembre 2030"),
+            "{}",
+            m.subject
+        );
+        let m = r.render(&row("reminder.forum", "TR")).unwrap();
+        assert!(m.subject.contains("Kasım"), "{}", m.subject);
+        assert!(r.render(&row("no.such.kind", "en")).is_err());
+    }
+
+    #[test]
+    fn message_has_stable_id_parts_and_attachment() {
+        let r = renderer();
+        let row = row("session.changed", "ar");
+        let m = r.render(&row).unwrap();
+        let a = r.message(&row, &m).unwrap().formatted();
+        let b = r.message(&row, &m).unwrap().formatted();
+        let pa = mail_parser::MessageParser::default().parse(&a).unwrap();
+        let pb = mail_parser::MessageParser::default().parse(&b).unwrap();
+        assert_eq!(
+            pa.message_id(),
+            Some("0f8e2b7a-3c1d-4e5f-8a9b-1c2d3e4f5a6b@forum.example.org")
+        );
+        assert_eq!(
+            pa.message_id(),
+            pb.message_id(),
+            "the same Message-ID on every attempt"
+        );
+        assert_eq!(pa.subject(), Some(m.subject.as_str()));
+        assert!(pa.body_text(0).unwrap().contains("عزيزي"));
+        assert!(pa.body_html(0).unwrap().contains("dir=\"rtl\""));
+        let att = pa
+            .attachments()
+            .find(|p| p.attachment_name() == Some("invite.ics"))
+            .unwrap();
+        assert!(String::from_utf8_lossy(att.contents()).contains("METHOD:REQUEST"));
+        let bad = Notification {
+            recipient_email: "not an address".into(),
+            ..row
+        };
+        assert!(r.message(&bad, &m).is_err());
     }
 }
