@@ -135,8 +135,25 @@ async fn main() -> Result<()> {
             serve(db, cfg, !no_worker).await
         }
         Command::Worker => {
-            convene_notifier::run(db, cfg.mail, cfg.worker, shutdown_signal()).await;
-            Ok(())
+            // A worker never migrates (`serve`/`migrate` do), but refuses an older schema.
+            let pending = convene_migrations::Migrator::get_pending_migrations(&db)
+                .await
+                .context("reading the schema version")?;
+            if !pending.is_empty() {
+                anyhow::bail!(
+                    "the database schema is not up to date ({} migration(s) pending): run `convene migrate` first",
+                    pending.len()
+                );
+            }
+            convene_notifier::run(
+                db,
+                cfg.mail,
+                cfg.worker,
+                cfg.http.public_base_url,
+                shutdown_signal(),
+            )
+            .await
+            .context("starting the notification worker")
         }
         Command::Migrate => migrate(&db).await,
         Command::Import {
@@ -299,14 +316,21 @@ async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = with_worker.then(|| {
         let mut rx = stop_rx.clone();
-        tokio::spawn(convene_notifier::run(
+        let (db, mail, wcfg, base) = (
             db.clone(),
             cfg.mail.clone(),
             cfg.worker.clone(),
-            async move {
+            cfg.http.public_base_url.clone(),
+        );
+        tokio::spawn(async move {
+            let res = convene_notifier::run(db, mail, wcfg, base, async move {
                 let _ = rx.wait_for(|s| *s).await;
-            },
-        ))
+            })
+            .await;
+            if let Err(e) = res {
+                tracing::error!(error = %e, "the embedded notification worker did not start");
+            }
+        })
     });
     let app = convene_api::router(convene_api::AppState::new(
         db,

@@ -287,6 +287,30 @@ impl Server {
             .unwrap_or_else(|e| panic!("run {BIN}: {e}"))
     }
 
+    /// Starts `convene ARGS…` in the background with the server's database, mail folder,
+    /// environment and working folder plus `extra` environment; its stdout and stderr go
+    /// to `<name>.stdout.log` / `<name>.stderr.log` in the working folder.
+    pub fn spawn_cli(&self, name: &str, args: &[&str], extra: &[(&str, &str)]) -> Child {
+        let out =
+            std::fs::File::create(self.dir.path().join(format!("{name}.stdout.log"))).expect("log");
+        let err =
+            std::fs::File::create(self.dir.path().join(format!("{name}.stderr.log"))).expect("log");
+        base_command(&self.db, self.dir.path(), &self.envs)
+            .envs(extra.iter().map(|(k, v)| (*k, *v)))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {BIN}: {e}"))
+    }
+
+    /// What a process started by [`Server::spawn_cli`] as `name` wrote to stderr.
+    pub fn cli_stderr(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{name}.stderr.log")))
+            .unwrap_or_default()
+    }
+
     /// Like [`Server::run_cli`] but panics (with stdout and stderr) unless it exits 0;
     /// returns stdout.
     pub fn run_cli_ok<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> String {

@@ -64,6 +64,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
         (name = "declarations", description = "Declarations, their versions and translations"),
         (name = "signatures", description = "Signatures, the public list, counts and exports"),
         (name = "ledger", description = "The tamper-evident ledger of signatures and its verification"),
+        (name = "notifications", description = "The forum's outgoing e-mail: pending, dead, retry"),
     )
 )]
 struct ApiDoc;
@@ -89,6 +90,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::schedule::router())
         .merge(routes::registrations::router())
         .merge(routes::declarations::router())
+        .merge(routes::notifications::router())
 }
 
 /// Builds the whole router: `/healthz`, `/api/v1/…`, `/api/v1/openapi.json`, `/api/v1/docs/`.

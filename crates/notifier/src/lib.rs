@@ -1,16 +1,36 @@
 //! The e-mail worker. It shares only the database with the API: the API writes a change
-//! and the notification rows it implies in one transaction; this worker claims and
-//! delivers them.
+//! and the notification rows it implies in one transaction (the outbox,
+//! `convene_domain::notifications`); this worker claims, renders and delivers them.
 //!
-//! This first version is the loop only: the outbox, rendering and SMTP delivery come with
-//! the "notification worker" issue. It wakes every `poll_interval` and stops promptly when
-//! `shutdown` fires.
+//! One pass of [`run`]: claim a batch (a lease per row, committed at once), then for each
+//! row — at most `worker.concurrency` at a time, outside any transaction — render
+//! ([`render`]), send ([`transport`]) and mark it sent, retried later or dead. The worker
+//! sleeps when nothing is due and wakes on PostgreSQL `NOTIFY`, on the in-process signal
+//! of an embedded worker, or every `poll_interval_ms`. On shutdown it stops claiming,
+//! lets the sends in flight finish, and releases the rows it holds but did not try.
+//!
+//! Delivery promise: a row is marked sent only after the SMTP server (or the file
+//! transport) accepted the message, so nothing is lost; a row can be sent twice only when
+//! its worker died (or lost its lease) between the send and the mark — the `Message-ID`
+//! (`<row id>@<host of public_base_url>`, RFC 5322 §3.6.4) is the same in both copies.
+
+pub mod ics;
+pub mod render;
+pub mod transport;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
+use chrono::{DateTime, Utc};
+use convene_domain::notifications::{self, Notification};
+use rand::Rng;
+use sea_orm::{DatabaseConnection, DbBackend};
 use serde::Deserialize;
+
+pub use render::{Rendered, Renderer};
+pub use transport::{SendError, Transport};
 
 /// How outgoing mail leaves (the `[mail]` section of the configuration).
 #[derive(Debug, Clone, Deserialize)]
@@ -20,6 +40,7 @@ pub struct MailConfig {
     /// `From:` address, e.g. `convene <noreply@localhost>`.
     pub from: String,
     /// Folder for `.eml` files (transport `file`), relative to the working directory.
+    /// Each message is `<notification id>.eml`, written atomically (temp file + rename).
     pub file_dir: PathBuf,
     /// SMTP settings (transport `smtp`).
     #[serde(default)]
@@ -27,12 +48,12 @@ pub struct MailConfig {
 }
 
 /// SMTP relay settings. The password is never printed (`Debug` redacts it).
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct SmtpConfig {
     /// Host name.
     #[serde(default)]
     pub host: String,
-    /// Port (587 for STARTTLS, 465 for TLS, 25 for none).
+    /// Port (587 for STARTTLS, 465 for TLS, 25 for none); 0 = the default of `security`.
     #[serde(default)]
     pub port: u16,
     /// `starttls`, `tls` or `none`.
@@ -44,6 +65,30 @@ pub struct SmtpConfig {
     /// Password, if the relay wants one.
     #[serde(default)]
     pub password: Option<String>,
+    /// Timeout of each SMTP command (and of connecting), seconds.
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout_secs: u64,
+    /// Connections kept open to the relay; 0 = `worker.concurrency`.
+    #[serde(default)]
+    pub pool_size: u32,
+}
+
+fn default_smtp_timeout() -> u64 {
+    15
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: String::new(),
+            port: 0,
+            security: String::new(),
+            username: None,
+            password: None,
+            timeout_secs: default_smtp_timeout(),
+            pool_size: 0,
+        }
+    }
 }
 
 impl std::fmt::Debug for SmtpConfig {
@@ -54,35 +99,325 @@ impl std::fmt::Debug for SmtpConfig {
             .field("security", &self.security)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("timeout_secs", &self.timeout_secs)
+            .field("pool_size", &self.pool_size)
             .finish()
     }
 }
 
-/// The worker's settings (the `[worker]` section).
+/// The worker's settings (the `[worker]` section). Durations are whole units as named.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WorkerConfig {
     /// How often to look for due rows when nothing wakes the worker, milliseconds.
     pub poll_interval_ms: u64,
+    /// Rows claimed at once.
+    #[serde(default = "d_batch")]
+    pub batch_size: u64,
+    /// Messages sent at the same time (and SMTP connections used).
+    #[serde(default = "d_concurrency")]
+    pub concurrency: usize,
+    /// How long a claim holds a row, seconds; a row whose worker died is taken over after
+    /// this. Must exceed the time to send a batch (`batch_size / concurrency` × SMTP timeout).
+    #[serde(default = "d_lease")]
+    pub lease_secs: u64,
+    /// Attempts before a temporarily failing row becomes dead.
+    #[serde(default = "d_attempts")]
+    pub max_attempts: i32,
+    /// Backoff after the first failed attempt, seconds; doubles with each attempt.
+    #[serde(default = "d_base")]
+    pub retry_base_secs: u64,
+    /// Longest backoff, seconds.
+    #[serde(default = "d_max")]
+    pub retry_max_secs: u64,
 }
 
-/// Runs the worker until `shutdown` resolves.
+fn d_batch() -> u64 {
+    32
+}
+fn d_concurrency() -> usize {
+    8
+}
+fn d_lease() -> u64 {
+    120
+}
+fn d_attempts() -> i32 {
+    8
+}
+fn d_base() -> u64 {
+    30
+}
+fn d_max() -> u64 {
+    3600
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            poll_interval_ms: 1000,
+            batch_size: d_batch(),
+            concurrency: d_concurrency(),
+            lease_secs: d_lease(),
+            max_attempts: d_attempts(),
+            retry_base_secs: d_base(),
+            retry_max_secs: d_max(),
+        }
+    }
+}
+
+/// Backoff before attempt `attempts + 1` after `attempts` failed ones: exponential
+/// (`base · 2^(attempts−1)`, at most `max`) with jitter (a uniformly random value between
+/// half of it and all of it), so that rows failing together do not retry together.
+pub fn backoff(cfg: &WorkerConfig, attempts: i32) -> Duration {
+    let exp = (attempts.max(1) - 1).min(30) as u32;
+    let full = cfg
+        .retry_base_secs
+        .max(1)
+        .saturating_mul(1u64 << exp)
+        .min(cfg.retry_max_secs.max(1));
+    let half = full as f64 / 2.0;
+    let secs = half + rand::rng().random::<f64>() * half;
+    Duration::from_secs_f64(secs.max(1.0))
+}
+
+/// Why the worker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The `[mail]` section is unusable (unknown transport, bad SMTP host, bad From).
+    #[error("mail configuration: {0}")]
+    Mail(String),
+}
+
+/// Everything one worker needs to deliver a row.
+struct Ctx {
+    db: DatabaseConnection,
+    renderer: Renderer,
+    transport: Transport,
+    cfg: WorkerConfig,
+    owner: String,
+    stopping: AtomicBool,
+}
+
+/// Runs the worker until `shutdown` resolves. `public_base_url` gives the host of
+/// `Message-ID`s and calendar UIDs and the base of links. Errors only when the mail
+/// configuration is unusable; database errors are logged and retried.
 pub async fn run(
-    _db: DatabaseConnection,
+    db: DatabaseConnection,
     mail: MailConfig,
     cfg: WorkerConfig,
+    public_base_url: String,
     shutdown: impl std::future::Future<Output = ()>,
-) {
-    tracing::info!(transport = %mail.transport, "notification worker started");
-    let mut tick = tokio::time::interval(Duration::from_millis(cfg.poll_interval_ms.max(50)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+) -> Result<(), StartError> {
+    let transport = Transport::from_config(&mail, cfg.concurrency)?;
+    let renderer = Renderer::new(&public_base_url, &mail.from).map_err(StartError::Mail)?;
+    let owner = format!(
+        "{}:{}:{}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into()),
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    tracing::info!(transport = %mail.transport, %owner, "notification worker started");
+    let ctx = Arc::new(Ctx {
+        db,
+        renderer,
+        transport,
+        cfg,
+        owner,
+        stopping: AtomicBool::new(false),
+    });
+    let mut listener = pg_listener(&ctx.db).await;
+    let poll = Duration::from_millis(ctx.cfg.poll_interval_ms.max(20));
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
-            _ = &mut shutdown => break,
-            _ = tick.tick() => {
-                // No outbox yet: nothing to claim.
+        let batch = match notifications::claim_batch(
+            &ctx.db,
+            &ctx.owner,
+            ctx.cfg.batch_size.max(1),
+            Duration::from_secs(ctx.cfg.lease_secs.max(2)),
+        )
+        .await
+        {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming notifications failed; retrying");
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(poll) => continue,
+                }
             }
+        };
+        if batch.is_empty() {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(poll) => {}
+                _ = notifications::local_signal().notified() => {
+                    // Let the enqueueing transaction commit; gather what follows it.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                ok = recv(&mut listener) => {
+                    if !ok {
+                        listener = None;
+                    }
+                }
+            }
+            continue;
+        }
+        tracing::debug!(rows = batch.len(), "claimed");
+        let sem = Arc::new(tokio::sync::Semaphore::new(ctx.cfg.concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for row in batch {
+            let ctx = ctx.clone();
+            let sem = sem.clone();
+            tasks.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                deliver(&ctx, row).await
+            });
+        }
+        let mut to_release = Vec::new();
+        let mut stop_now = false;
+        loop {
+            tokio::select! {
+                _ = &mut shutdown, if !stop_now => {
+                    stop_now = true;
+                    ctx.stopping.store(true, Ordering::SeqCst);
+                    tracing::info!("shutting down: finishing the sends in flight");
+                }
+                next = tasks.join_next() => match next {
+                    None => break,
+                    Some(Ok(Some(id))) => to_release.push(id),
+                    Some(Ok(None)) => {}
+                    Some(Err(e)) => tracing::error!(error = %e, "delivery task failed"),
+                }
+            }
+        }
+        if !to_release.is_empty() {
+            match notifications::release(&ctx.db, &ctx.owner, &to_release).await {
+                Ok(n) => tracing::info!(rows = n, "released unsent notifications"),
+                Err(e) => tracing::warn!(error = %e, "releasing failed; the leases will expire"),
+            }
+        }
+        if stop_now {
+            break;
         }
     }
     tracing::info!("notification worker stopped");
+    Ok(())
+}
+
+async fn pg_listener(db: &DatabaseConnection) -> Option<sqlx::postgres::PgListener> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return None;
+    }
+    let pool = db.get_postgres_connection_pool();
+    match sqlx::postgres::PgListener::connect_with(pool).await {
+        Ok(mut l) => match l.listen(notifications::PG_CHANNEL).await {
+            Ok(()) => Some(l),
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN failed; polling only");
+                None
+            }
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "no LISTEN connection; polling only");
+            None
+        }
+    }
+}
+
+/// Waits for a notification on the listener (forever when there is none). `false` when
+/// the listener broke (the caller falls back to polling).
+async fn recv(l: &mut Option<sqlx::postgres::PgListener>) -> bool {
+    match l {
+        Some(l) => l.recv().await.is_ok(),
+        None => std::future::pending().await,
+    }
+}
+
+/// Delivers one claimed row. Returns its id when it was not tried (to be released).
+async fn deliver(ctx: &Ctx, row: Notification) -> Option<uuid::Uuid> {
+    if ctx.stopping.load(Ordering::SeqCst) {
+        return Some(row.id);
+    }
+    // A lease about to end could be taken over while we send: leave the row to the next claim.
+    let margin = chrono::Duration::seconds(ctx.cfg.lease_secs.clamp(2, 10) as i64 / 2);
+    if row
+        .lease_expires_at
+        .is_some_and(|t| t - margin <= convene_domain::db::now())
+    {
+        return Some(row.id);
+    }
+    if row.attempts > ctx.cfg.max_attempts {
+        fail(
+            ctx,
+            &row,
+            "gave up: too many attempts (the worker stopped while sending?)",
+            true,
+        )
+        .await;
+        return None;
+    }
+    let outcome = match ctx.renderer.render(&row) {
+        Ok(r) => match ctx.renderer.message(&row, &r) {
+            Ok(m) => ctx.transport.send(&row, m).await,
+            Err(e) => Err(SendError::Permanent(e)),
+        },
+        Err(e) => Err(SendError::Permanent(e)),
+    };
+    match outcome {
+        Ok(()) => {
+            for attempt in 0..5 {
+                match notifications::mark_sent(&ctx.db, &row).await {
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(id = %row.id, error = %e, attempt, "marking sent failed");
+                        tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                    }
+                }
+            }
+            tracing::debug!(id = %row.id, kind = %row.kind, "sent");
+        }
+        Err(SendError::Temporary(e)) => {
+            let dead = row.attempts >= ctx.cfg.max_attempts;
+            fail(ctx, &row, &e, dead).await;
+        }
+        Err(SendError::Permanent(e)) => fail(ctx, &row, &e, true).await,
+    }
+    None
+}
+
+async fn fail(ctx: &Ctx, row: &Notification, error: &str, dead: bool) {
+    let retry_at: Option<DateTime<Utc>> = (!dead).then(|| {
+        convene_domain::db::now()
+            + chrono::Duration::from_std(backoff(&ctx.cfg, row.attempts))
+                .unwrap_or_else(|_| chrono::Duration::seconds(60))
+    });
+    if dead {
+        tracing::warn!(id = %row.id, kind = %row.kind, attempts = row.attempts, error, "notification dead");
+    } else {
+        tracing::info!(id = %row.id, kind = %row.kind, attempts = row.attempts, error, retry_at = ?retry_at, "notification will be retried");
+    }
+    if let Err(e) = notifications::mark_failed(&ctx.db, row.id, &ctx.owner, error, retry_at).await {
+        tracing::warn!(id = %row.id, error = %e, "recording the failure failed; the lease will expire");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_caps() {
+        let cfg = WorkerConfig {
+            retry_base_secs: 10,
+            retry_max_secs: 100,
+            ..Default::default()
+        };
+        for _ in 0..50 {
+            let b1 = backoff(&cfg, 1).as_secs_f64();
+            assert!((5.0..=10.0).contains(&b1), "{b1}");
+            let b3 = backoff(&cfg, 3).as_secs_f64();
+            assert!((20.0..=40.0).contains(&b3), "{b3}");
+            let b9 = backoff(&cfg, 9).as_secs_f64();
+            assert!((50.0..=100.0).contains(&b9), "{b9}");
+        }
+    }
 }

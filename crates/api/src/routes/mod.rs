@@ -2,6 +2,7 @@
 
 pub mod declarations;
 pub mod forums;
+pub mod notifications;
 pub mod registrations;
 pub mod rooms;
 pub mod schedule;

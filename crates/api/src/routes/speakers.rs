@@ -24,13 +24,7 @@ async fn list_speakers(
     Auth(caller): Auth,
     Path(slug): Path<String>,
 ) -> ApiResult<axum::Json<Vec<SpeakerView>>> {
-    Ok(axum::Json(
-        speakers::list(&s.db, &caller, &slug)
-            .await?
-            .iter()
-            .map(SpeakerView::from)
-            .collect(),
-    ))
+    Ok(axum::Json(speakers::list(&s.db, &caller, &slug).await?))
 }
 
 /// Add a person to the programme.
@@ -54,9 +48,7 @@ async fn get_speaker(
     Auth(caller): Auth,
     Path((slug, id)): Path<(String, Uuid)>,
 ) -> ApiResult<axum::Json<SpeakerView>> {
-    Ok(axum::Json(SpeakerView::from(
-        &speakers::get(&s.db, &caller, &slug, id).await?,
-    )))
+    Ok(axum::Json(speakers::get(&s.db, &caller, &slug, id).await?))
 }
 
 /// Change a person.

@@ -1,15 +1,54 @@
 //! The outbox. Every operation that implies an e-mail calls [`enqueue`] inside its own
 //! transaction, so the e-mail exists if and only if the change committed. The notifier
-//! (`convene-notifier`) is the only reader; no other path sends mail.
+//! (`convene-notifier`) is the only reader that sends; it uses the claim/mark operations
+//! below, and organizers list and retry rows through [`list`] and [`retry`].
+//!
+//! Life of a row (`status`): `pending` → `sent`, or `pending` → `dead` (permanent failure
+//! or too many attempts) → `pending` again when an organizer retries it.
+//!
+//! **Claiming** ([`claim_batch`]) is one `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING
+//! *` statement that sets a lease (`lease_owner`, `lease_expires_at`) and counts the
+//! attempt. On PostgreSQL the inner select is `FOR UPDATE SKIP LOCKED`, so any number of
+//! workers claim disjoint batches without waiting for each other; on SQLite the statement
+//! runs under the database's single write lock, which makes it atomic the same way. The
+//! claim commits before anything is sent, and nothing is sent inside a transaction. A row
+//! whose lease expired (its worker died) is due again and is claimed by another worker.
+//!
+//! **Wake-up**: [`enqueue`] raises PostgreSQL `NOTIFY` on [`PG_CHANNEL`] (delivered at
+//! commit) and an in-process signal ([`local_signal`]) so that a worker wakes at once.
 
 pub mod entity;
 
+use std::sync::OnceLock;
+
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use entity::Model as Notification;
+
+use crate::accounts::{Caller, Role};
+use crate::error::{ConflictKind, Error, Result};
+use crate::forums;
+use crate::util::{self, Page};
+
+/// PostgreSQL `LISTEN`/`NOTIFY` channel raised by [`enqueue`] and [`retry`].
+pub const PG_CHANNEL: &str = "convene_outbox";
+
+/// Keys of `data` that hold capability URLs; they are removed once the row is sent.
+pub const SECRET_KEYS: &[&str] = &["manage_url", "confirm_url"];
+
+/// The in-process wake-up signal: [`enqueue`] and [`retry`] call `notify_one` on it; an
+/// embedded worker waits on it (besides polling and PostgreSQL `LISTEN`).
+pub fn local_signal() -> &'static tokio::sync::Notify {
+    static SIGNAL: OnceLock<tokio::sync::Notify> = OnceLock::new();
+    SIGNAL.get_or_init(tokio::sync::Notify::new)
+}
 
 /// An e-mail to enqueue.
 #[derive(Debug, Clone)]
@@ -34,7 +73,8 @@ pub struct NewNotification {
 }
 
 /// Inserts the row unless one with the same `dedupe_key` exists. Returns whether a row
-/// was inserted. Runs on the caller's connection or transaction.
+/// was inserted. Runs on the caller's connection or transaction; on PostgreSQL it also
+/// issues `NOTIFY convene_outbox`, which the server delivers when that transaction commits.
 pub async fn enqueue(
     db: &impl ConnectionTrait,
     n: NewNotification,
@@ -67,5 +107,331 @@ pub async fn enqueue(
         )
         .exec_without_returning(db)
         .await?;
+    if res > 0 {
+        signal(db).await?;
+    }
     Ok(res > 0)
+}
+
+async fn signal(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT pg_notify('{PG_CHANNEL}', '')"),
+        ))
+        .await?;
+    }
+    local_signal().notify_one();
+    Ok(())
+}
+
+/// Claims up to `limit` due rows for `owner` (a worker's unique name) and returns them.
+///
+/// A row is due when `status = 'pending'`, `next_attempt_at <= now` and it has no live
+/// lease (`lease_expires_at` null or past). Each claimed row gets `lease_owner = owner`,
+/// `lease_expires_at = now + lease` and `attempts + 1` (an attempt is counted when it
+/// starts, so a row that crashes its worker every time still runs out of attempts).
+/// Oldest `next_attempt_at` first. One statement, committed on return (see the module doc
+/// for PostgreSQL `FOR UPDATE SKIP LOCKED` and SQLite).
+pub async fn claim_batch(
+    db: &DatabaseConnection,
+    owner: &str,
+    limit: u64,
+    lease: std::time::Duration,
+) -> Result<Vec<Notification>, DbErr> {
+    let now = crate::db::now();
+    let until = now + chrono::Duration::seconds(lease.as_secs().max(1) as i64);
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "UPDATE notifications SET lease_owner = $1, lease_expires_at = $2, \
+             attempts = attempts + 1, updated_at = $3 \
+             WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' \
+             AND next_attempt_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at <= $3) \
+             ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *"
+        }
+        _ => {
+            "UPDATE notifications SET lease_owner = ?1, lease_expires_at = ?2, \
+             attempts = attempts + 1, updated_at = ?3 \
+             WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' \
+             AND next_attempt_at <= ?3 AND (lease_expires_at IS NULL OR lease_expires_at <= ?3) \
+             ORDER BY next_attempt_at LIMIT ?4) RETURNING *"
+        }
+    };
+    let stmt = Statement::from_sql_and_values(
+        backend,
+        sql,
+        [
+            owner.into(),
+            until.into(),
+            now.into(),
+            (limit.max(1) as i64).into(),
+        ],
+    );
+    entity::Entity::find().from_raw_sql(stmt).all(db).await
+}
+
+/// `data` without the capability URLs ([`SECRET_KEYS`]).
+pub fn scrub(data: &serde_json::Value) -> serde_json::Value {
+    let mut d = data.clone();
+    if let Some(o) = d.as_object_mut() {
+        for k in SECRET_KEYS {
+            o.remove(*k);
+        }
+    }
+    d
+}
+
+/// Marks a claimed row sent: `status = 'sent'`, `sent_at = now`, lease and last error
+/// cleared, capability URLs scrubbed from `data`. Only a `pending` row changes (a row
+/// another worker already marked stays as it is). Returns whether it changed.
+pub async fn mark_sent(db: &DatabaseConnection, row: &Notification) -> Result<bool, DbErr> {
+    let now = crate::db::now();
+    let res = entity::Entity::update_many()
+        .col_expr(entity::Column::Status, Expr::value("sent"))
+        .col_expr(entity::Column::SentAt, Expr::value(now))
+        .col_expr(entity::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            entity::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            entity::Column::LeaseExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            entity::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(entity::Column::Data, Expr::value(scrub(&row.data)))
+        .filter(entity::Column::Id.eq(row.id))
+        .filter(entity::Column::Status.eq("pending"))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+/// Records a failed attempt of a row leased by `owner`: with `retry_at` it stays `pending`
+/// and is due again then; without, it becomes `dead`. The lease is released and `error`
+/// kept in `last_error` (cut to 2,000 characters). A row whose lease passed to another
+/// worker is left alone. Returns whether it changed.
+pub async fn mark_failed(
+    db: &DatabaseConnection,
+    id: Uuid,
+    owner: &str,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> Result<bool, DbErr> {
+    let now = crate::db::now();
+    let error: String = error.chars().take(2000).collect();
+    let mut q = entity::Entity::update_many()
+        .col_expr(entity::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            entity::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            entity::Column::LeaseExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(entity::Column::LastError, Expr::value(error));
+    q = match retry_at {
+        Some(t) => q.col_expr(entity::Column::NextAttemptAt, Expr::value(t)),
+        None => q.col_expr(entity::Column::Status, Expr::value("dead")),
+    };
+    let res = q
+        .filter(entity::Column::Id.eq(id))
+        .filter(entity::Column::Status.eq("pending"))
+        .filter(entity::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+/// Gives back rows leased by `owner` that it did not try to send (shutdown, or a lease
+/// too close to its end): lease cleared, the attempt counted by the claim taken back.
+/// Returns how many rows were released.
+pub async fn release(db: &DatabaseConnection, owner: &str, ids: &[Uuid]) -> Result<u64, DbErr> {
+    use sea_orm::sea_query::ExprTrait as _;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let res = entity::Entity::update_many()
+        .col_expr(
+            entity::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            entity::Column::LeaseExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            entity::Column::Attempts,
+            Expr::col(entity::Column::Attempts).sub(1),
+        )
+        .filter(entity::Column::Id.is_in(ids.to_vec()))
+        .filter(entity::Column::Status.eq("pending"))
+        .filter(entity::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// A notification as organizers see it (`GET /forums/{slug}/notifications`). The
+/// template data is not shown: it may hold capability URLs.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NotificationView {
+    /// Id (also the left part of the e-mail's `Message-ID`).
+    pub id: Uuid,
+    /// Template kind, e.g. `session.changed`.
+    pub kind: String,
+    /// Recipient address.
+    pub recipient_email: String,
+    /// Recipient name.
+    pub recipient_name: String,
+    /// Language it is rendered in (BCP 47).
+    pub language: String,
+    /// `pending`, `sent`, `dead` or `cancelled`.
+    pub status: String,
+    /// Attempts made so far.
+    pub attempts: i32,
+    /// When it is due (pending rows), RFC 3339 UTC.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last delivery error (SMTP reply or connection error), if any.
+    pub last_error: Option<String>,
+    /// When it was delivered.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// When it was enqueued.
+    pub created_at: DateTime<Utc>,
+    /// Its dedupe key.
+    pub dedupe_key: String,
+}
+
+impl From<&Notification> for NotificationView {
+    fn from(n: &Notification) -> Self {
+        NotificationView {
+            id: n.id,
+            kind: n.kind.clone(),
+            recipient_email: n.recipient_email.clone(),
+            recipient_name: n.recipient_name.clone(),
+            language: n.language.clone(),
+            status: n.status.clone(),
+            attempts: n.attempts,
+            next_attempt_at: n.next_attempt_at,
+            last_error: n.last_error.clone(),
+            sent_at: n.sent_at,
+            created_at: n.created_at,
+            dedupe_key: n.dedupe_key.clone(),
+        }
+    }
+}
+
+/// Query of `GET /forums/{slug}/notifications`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationQuery {
+    /// `pending`, `dead`, `sent` or `cancelled`; default: pending and dead.
+    pub status: Option<String>,
+    /// Page size, 1–500, default 50.
+    pub limit: Option<u64>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Lists a forum's notifications, oldest first (organizers). Errors: 401/403/404; 422 for
+/// an unknown `status`, a bad `limit` or `cursor`.
+pub async fn list(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    q: NotificationQuery,
+) -> Result<Page<NotificationView>> {
+    let limit = util::page_limit(q.limit)?;
+    let access = forums::find_for_write(db, caller, slug, Role::Organizer).await?;
+    let statuses: Vec<String> = match q.status.as_deref() {
+        None => vec!["pending".into(), "dead".into()],
+        Some(s @ ("pending" | "dead" | "sent" | "cancelled")) => vec![s.into()],
+        Some(_) => {
+            return Err(Error::field(
+                "status",
+                "must be pending, dead, sent or cancelled",
+            ))
+        }
+    };
+    let mut find = entity::Entity::find()
+        .filter(entity::Column::ForumId.eq(access.forum.id))
+        .filter(entity::Column::Status.is_in(statuses));
+    if let Some(c) = q.cursor.as_deref() {
+        let (at, id): (DateTime<Utc>, Uuid) = util::decode_cursor(c)?;
+        find = find.filter(
+            Condition::any().add(entity::Column::CreatedAt.gt(at)).add(
+                Condition::all()
+                    .add(entity::Column::CreatedAt.eq(at))
+                    .add(entity::Column::Id.gt(id)),
+            ),
+        );
+    }
+    let mut rows = find
+        .order_by_asc(entity::Column::CreatedAt)
+        .order_by_asc(entity::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|r| util::encode_cursor(&(r.created_at, r.id)))
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rows.iter().map(NotificationView::from).collect(),
+        next_cursor,
+    })
+}
+
+/// Puts a `dead` notification back in the queue (organizers): `pending`, attempts reset to
+/// 0, due now; `last_error` is kept until it is sent. Errors: 401/403/404; 409
+/// `invalid-state` when it is not dead.
+pub async fn retry(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    id: Uuid,
+) -> Result<NotificationView> {
+    let txn = crate::db::begin_write(db).await?;
+    let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let row = entity::Entity::find_by_id(id)
+        .filter(entity::Column::ForumId.eq(access.forum.id))
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound("notification"))?;
+    if row.status != "dead" {
+        return Err(Error::Conflict {
+            kind: ConflictKind::InvalidState,
+            message: format!(
+                "only a dead notification can be retried; this one is {}",
+                row.status
+            ),
+            session: None,
+            errors: vec![],
+        });
+    }
+    let now = crate::db::now();
+    entity::Entity::update_many()
+        .col_expr(entity::Column::Status, Expr::value("pending"))
+        .col_expr(entity::Column::Attempts, Expr::value(0))
+        .col_expr(entity::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(entity::Column::UpdatedAt, Expr::value(now))
+        .filter(entity::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    signal(&txn).await?;
+    let row = entity::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound("notification"))?;
+    txn.commit().await?;
+    Ok(NotificationView::from(&row))
 }

@@ -720,6 +720,7 @@ async fn resolve_person(
         external_key: person.external_key.clone(),
         organization: String::new(),
         biography: String::new(),
+        email: None,
         created_at: now,
         updated_at: now,
     };

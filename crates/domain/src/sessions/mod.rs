@@ -923,11 +923,120 @@ pub async fn update(
             set_people(&txn, &saved, &people).await?;
         }
         crate::db::touch_programme(&txn, access.forum.id).await?;
+        notify_speakers(&txn, &access.forum, &current, &saved, &people).await?;
         saved
     };
     let view = views(&txn, &access, vec![saved]).await?.remove(0);
     txn.commit().await?;
     Ok(view)
+}
+
+/// The `forum` object of outbox `data` (NOTIFICATIONS.md).
+pub fn forum_notice_data(f: &crate::forums::Forum) -> serde_json::Value {
+    serde_json::json!({
+        "slug": f.slug,
+        "title": f.title,
+        "time_zone": f.time_zone,
+        "city": f.city,
+    })
+}
+
+/// The `session` object of outbox `data` (NOTIFICATIONS.md): times RFC 3339 UTC, room
+/// name, iCalendar `sequence` = version − 1, status.
+pub fn session_notice_data(s: &Session, room: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "id": s.id,
+        "guid": s.guid,
+        "title": s.title,
+        "starts_at": s.starts_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "ends_at": s.ends_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "room": room,
+        "sequence": (s.version - 1).max(0),
+        "status": s.status,
+    })
+}
+
+async fn room_name(txn: &impl ConnectionTrait, id: Option<Uuid>) -> Result<Option<String>> {
+    Ok(match id {
+        Some(id) => crate::rooms::entity::Entity::find_by_id(id)
+            .one(txn)
+            .await?
+            .map(|r| r.name),
+        None => None,
+    })
+}
+
+/// Enqueues `session.cancelled` (when the change cancels the session) or `session.changed`
+/// (when a scheduled session's start, end or room changed) to each of its speakers who
+/// has an e-mail, in the same transaction as the change. Participants with a seat are
+/// notified by the registrations module.
+async fn notify_speakers(
+    txn: &impl ConnectionTrait,
+    forum: &crate::forums::Forum,
+    before: &Session,
+    after: &Session,
+    people: &[(Uuid, PersonRole)],
+) -> Result<()> {
+    let cancelled = after.status == SessionStatus::Cancelled.as_str()
+        && before.status != SessionStatus::Cancelled.as_str();
+    let moved = after.status == SessionStatus::Scheduled.as_str()
+        && before.status == SessionStatus::Scheduled.as_str()
+        && (after.starts_at != before.starts_at
+            || after.ends_at != before.ends_at
+            || after.room_id != before.room_id);
+    if (!cancelled && !moved) || people.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = people.iter().map(|(id, _)| *id).collect();
+    let recipients = speakers::entity::Entity::find()
+        .filter(speakers::entity::Column::Id.is_in(ids))
+        .filter(speakers::entity::Column::ForumId.eq(after.forum_id))
+        .all(txn)
+        .await?;
+    let room = room_name(txn, after.room_id).await?;
+    let mut data = serde_json::json!({
+        "forum": forum_notice_data(forum),
+        "session": session_notice_data(after, room.as_deref()),
+    });
+    if moved {
+        let prev_room = room_name(txn, before.room_id).await?;
+        data["previous"] = serde_json::json!({
+            "starts_at": before.starts_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "ends_at": before.ends_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "room": prev_room,
+        });
+    }
+    for sp in recipients {
+        let Some(email) = sp.email.as_deref().filter(|e| !e.is_empty()) else {
+            continue;
+        };
+        let (kind, key) = if cancelled {
+            (
+                "session.cancelled",
+                format!("session.cancelled:{}:{}", after.id, email),
+            )
+        } else {
+            (
+                "session.changed",
+                format!("session.changed:{}:{}:{}", after.id, after.version, email),
+            )
+        };
+        crate::notifications::enqueue(
+            txn,
+            crate::notifications::NewNotification {
+                forum_id: after.forum_id,
+                kind: kind.into(),
+                recipient_email: email.to_owned(),
+                recipient_name: sp.name.clone(),
+                language: after.language.clone().unwrap_or_else(|| "en".into()),
+                data: data.clone(),
+                dedupe_key: key,
+                send_after: None,
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Cancels a session (idempotent): it stays on record, frees its room and its people.

@@ -14,6 +14,9 @@ pub struct Model {
     pub organization: String,
     #[sea_orm(column_type = "Text")]
     pub biography: String,
+    /// Private address for notices about their sessions (moved, cancelled); never shown
+    /// to the public.
+    pub email: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

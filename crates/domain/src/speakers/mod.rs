@@ -27,6 +27,10 @@ pub struct SpeakerView {
     pub organization: String,
     /// Short biography.
     pub biography: String,
+    /// E-mail for notices about their sessions (moved, cancelled). Private: shown only
+    /// to the forum's organizers, absent for everyone else.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl From<&Speaker> for SpeakerView {
@@ -36,7 +40,19 @@ impl From<&Speaker> for SpeakerView {
             name: s.name.clone(),
             organization: s.organization.clone(),
             biography: s.biography.clone(),
+            email: s.email.clone(),
         }
+    }
+}
+
+impl SpeakerView {
+    /// The view for a caller: without `email` unless `organizer`.
+    pub fn for_caller(s: &Speaker, organizer: bool) -> Self {
+        let mut v = SpeakerView::from(s);
+        if !organizer {
+            v.email = None;
+        }
+        v
     }
 }
 
@@ -50,6 +66,28 @@ pub struct SpeakerInput {
     pub organization: Option<String>,
     /// Short biography.
     pub biography: Option<String>,
+    /// Private e-mail address for notices about their sessions; `null` removes it.
+    #[serde(default, deserialize_with = "crate::util::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+}
+
+/// Trims and lower-cases an e-mail address; 422 on `email` unless it looks like one
+/// (`local@domain`, no spaces, at most 254 characters).
+fn normalize_email(e: Option<String>) -> Result<Option<String>> {
+    let Some(e) = e else { return Ok(None) };
+    let e = e.trim().to_lowercase();
+    if e.is_empty() {
+        return Ok(None);
+    }
+    let ok = e.len() <= 254
+        && !e.chars().any(char::is_whitespace)
+        && matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.contains('@') && !d.starts_with('.') && !d.ends_with('.'));
+    if ok {
+        Ok(Some(e))
+    } else {
+        Err(Error::field("email", "is not an e-mail address"))
+    }
 }
 
 fn validate(s: &Speaker) -> Vec<FieldError> {
@@ -61,14 +99,23 @@ fn validate(s: &Speaker) -> Vec<FieldError> {
     }
 }
 
-/// Lists a forum's speakers by name. Errors: 404 when the forum is not visible.
-pub async fn list(db: &DatabaseConnection, caller: &Caller, slug: &str) -> Result<Vec<Speaker>> {
+/// Lists a forum's speakers by name (e-mails only for organizers). Errors: 404 when the
+/// forum is not visible.
+pub async fn list(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+) -> Result<Vec<SpeakerView>> {
     let access = forums::find_visible(db, caller, slug).await?;
+    let organizer = access.role.is_some_and(|r| r >= Role::Organizer);
     Ok(entity::Entity::find()
         .filter(entity::Column::ForumId.eq(access.forum.id))
         .order_by_asc(entity::Column::Name)
         .all(db)
-        .await?)
+        .await?
+        .iter()
+        .map(|s| SpeakerView::for_caller(s, organizer))
+        .collect())
 }
 
 pub(crate) async fn find_in(
@@ -83,15 +130,19 @@ pub(crate) async fn find_in(
         .ok_or(Error::NotFound("speaker"))
 }
 
-/// One speaker. Errors: 404.
+/// One speaker (the e-mail only for organizers). Errors: 404.
 pub async fn get(
     db: &DatabaseConnection,
     caller: &Caller,
     slug: &str,
     id: Uuid,
-) -> Result<Speaker> {
+) -> Result<SpeakerView> {
     let access = forums::find_visible(db, caller, slug).await?;
-    find_in(db, access.forum.id, id).await
+    let organizer = access.role.is_some_and(|r| r >= Role::Organizer);
+    Ok(SpeakerView::for_caller(
+        &find_in(db, access.forum.id, id).await?,
+        organizer,
+    ))
 }
 
 /// Creates a speaker. Errors: 401/403/404; 422.
@@ -111,6 +162,7 @@ pub async fn create(
         external_key: None,
         organization: input.organization.unwrap_or_default().trim().to_owned(),
         biography: input.biography.unwrap_or_default(),
+        email: normalize_email(input.email.flatten())?,
         created_at: now,
         updated_at: now,
     };
@@ -144,6 +196,9 @@ pub async fn update(
     }
     if let Some(v) = input.biography {
         s.biography = v;
+    }
+    if let Some(v) = input.email {
+        s.email = normalize_email(v)?;
     }
     let errs = validate(&s);
     if !errs.is_empty() {

@@ -1,0 +1,301 @@
+//! Driver of `bench/notifier-drain` (see that script for usage). Not a test.
+//!
+//! 1. Starts an SMTP sink on loopback (the tests' `mailin-embedded` server, bodies not kept).
+//! 2. Ceiling: floods the sink with MESSAGES copies of a real rendered notice through
+//!    lettre's pooled SMTP transport alone (no database), at 8 and 32 connections; the
+//!    better rate is the sink's ceiling on this machine.
+//! 3. For each worker count W: a fresh database, MESSAGES pending rows (one written by
+//!    the API — a session moved with a speaker to notify — the rest cloned in SQL), then W
+//!    `convene worker` processes; the rate is MESSAGES / (time until the sink has them all).
+
+#[path = "../tests/common/outbox.rs"]
+mod outbox;
+#[path = "../tests/common/smtp.rs"]
+mod smtp;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use serde_json::{json, Value};
+use sqlx::Connection as _;
+
+fn env_or(k: &str, d: &str) -> String {
+    std::env::var(k).unwrap_or_else(|_| d.to_string())
+}
+
+async fn flood(port: u16, n: usize, conns: u32, msg: &lettre::Message) -> f64 {
+    let t = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(port)
+        .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(conns))
+        .build();
+    let t = Arc::new(t);
+    let sem = Arc::new(tokio::sync::Semaphore::new(conns as usize));
+    let t0 = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (t, sem, m) = (t.clone(), sem.clone(), msg.clone());
+        set.spawn(async move {
+            let _p = sem.acquire_owned().await;
+            t.send(m).await.expect("flood send");
+        });
+    }
+    while set.join_next().await.is_some() {}
+    n as f64 / t0.elapsed().as_secs_f64()
+}
+
+struct Db {
+    url: String,
+    pg: Option<(String, String)>,
+    _dir: Option<tempdir::Dir>,
+}
+
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+async fn fresh_db(i: usize) -> Db {
+    match std::env::var("PG_ADMIN").ok().filter(|s| !s.is_empty()) {
+        Some(admin) => {
+            let name = format!("convene_bench_{}_{}", std::process::id(), i);
+            let mut c = sqlx::PgConnection::connect(&admin).await.expect("pg");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .execute(&mut c)
+                .await
+                .expect("create db");
+            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+            Db {
+                url: format!("{base}/{name}"),
+                pg: Some((admin, name)),
+                _dir: None,
+            }
+        }
+        None => {
+            let dir =
+                std::env::temp_dir().join(format!("convene-bench-{}-{i}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Db {
+                url: format!("sqlite://{}/convene.db?mode=rwc", dir.display()),
+                pg: None,
+                _dir: Some(tempdir::Dir(dir)),
+            }
+        }
+    }
+}
+
+async fn drop_db(db: Db) {
+    if let Some((admin, name)) = &db.pg {
+        if let Ok(mut c) = sqlx::PgConnection::connect(admin).await {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .execute(&mut c)
+            .await;
+        }
+    }
+}
+
+fn convene(bin: &str, db: &Db, port: u16) -> Command {
+    let mut c = Command::new(bin);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CONVENE_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("CONVENE_DATABASE__URL", &db.url)
+        .env("CONVENE_HTTP__LISTEN", "127.0.0.1:0")
+        .env("CONVENE_LOG", "warn")
+        .env("CONVENE_MAIL__TRANSPORT", "smtp")
+        .env("CONVENE_MAIL__SMTP__HOST", "127.0.0.1")
+        .env("CONVENE_MAIL__SMTP__PORT", port.to_string())
+        .env("CONVENE_MAIL__SMTP__SECURITY", "none")
+        .env("CONVENE_WORKER__BATCH_SIZE", env_or("BATCH", "64"))
+        .env("CONVENE_WORKER__CONCURRENCY", env_or("CONCURRENCY", "8"));
+    c
+}
+
+/// Starts `serve --no-worker`, writes `n` pending rows, stops it.
+async fn prepare(bin: &str, db: &Db, port: u16, n: i64) {
+    let out = convene(bin, db, port)
+        .args(["admin", "create-organizer", "--email", "bench@example.org"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let mut server: Child = convene(bin, db, port)
+        .args(["serve", "--no-worker"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line.trim().trim_start_matches("listening on ").to_string();
+    let http = reqwest::Client::new();
+    let post = |p: &str, b: Value| {
+        http.post(format!("{base}/api/v1{p}"))
+            .bearer_auth(&token)
+            .json(&b)
+            .send()
+    };
+    post(
+        "/forums",
+        json!({"slug": "bench", "title": "Bench Forum", "city": "Gaziantep", "country": "TR",
+        "time_zone": "Europe/Istanbul", "first_day": "2030-11-26", "last_day": "2030-11-27"}),
+    )
+    .await
+    .unwrap();
+    let room: Value = post("/forums/bench/rooms", json!({"name": "Hall A"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sp: Value = post(
+        "/forums/bench/speakers",
+        json!({"name": "Ayşe Yılmaz", "email": "ayse@example.org"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let sess: Value = post(
+        "/forums/bench/sessions",
+        json!({"kind": "panel", "title": "Cities of Refuge",
+        "room_id": room["id"], "speakers": [{"speaker_id": sp["id"]}], "language": "fr",
+        "starts_at": "2030-11-26T09:00:00+03:00", "ends_at": "2030-11-26T10:00:00+03:00"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    http.patch(format!(
+        "{base}/api/v1/forums/bench/sessions/{}",
+        sess["id"].as_str().unwrap()
+    ))
+    .bearer_auth(&token)
+    .json(
+        &json!({"starts_at": "2030-11-26T11:00:00+03:00", "ends_at": "2030-11-26T12:00:00+03:00"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    let list: Value = http
+        .get(format!("{base}/api/v1/forums/bench/notifications"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = list["items"][0]["dedupe_key"]
+        .as_str()
+        .expect("one notice")
+        .to_string();
+    let _ = server.kill();
+    let _ = server.wait();
+    let ob = outbox::Outbox::connect(&db.url).await;
+    ob.clone_row(&key, n - 1).await;
+    assert_eq!(ob.count("status = 'pending'").await, n);
+}
+
+#[tokio::main]
+async fn main() {
+    let bin = std::env::args()
+        .nth(1)
+        .expect("usage: notifier-drain PATH/TO/convene");
+    let n: usize = env_or("MESSAGES", "10000").parse().unwrap();
+    let workers: Vec<usize> = env_or("WORKERS", "1,2,4")
+        .split(',')
+        .map(|w| w.trim().parse().unwrap())
+        .collect();
+    let sink = smtp::SmtpSink::start(smtp::Options {
+        store_bodies: false,
+        threads: 128,
+        ..Default::default()
+    });
+    println!(
+        "SMTP sink on 127.0.0.1:{} (mailin-embedded, bodies discarded)",
+        sink.port
+    );
+
+    // A real notice as the worker renders it.
+    let r = convene_notifier::Renderer::new("http://127.0.0.1:8080", "convene <noreply@localhost>")
+        .unwrap();
+    let now = chrono::Utc::now();
+    let row = convene_domain::notifications::Notification {
+        id: uuid::Uuid::new_v4(),
+        forum_id: uuid::Uuid::nil(),
+        kind: "session.changed".into(),
+        recipient_email: "ayse@example.org".into(),
+        recipient_name: "Ayşe Yılmaz".into(),
+        language: "fr".into(),
+        data: json!({"forum": {"slug": "bench", "title": "Bench Forum", "time_zone": "Europe/Istanbul", "city": "Gaziantep"},
+            "session": {"id": uuid::Uuid::nil(), "guid": "g", "title": "Cities of Refuge", "starts_at": "2030-11-26T08:00:00Z",
+                "ends_at": "2030-11-26T09:00:00Z", "room": "Hall A", "sequence": 1, "status": "scheduled"},
+            "previous": {"starts_at": "2030-11-26T06:00:00Z", "ends_at": "2030-11-26T07:00:00Z", "room": "Hall A"}}),
+        dedupe_key: "k".into(),
+        status: "pending".into(),
+        attempts: 0,
+        next_attempt_at: now,
+        lease_owner: None,
+        lease_expires_at: None,
+        last_error: None,
+        sent_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let msg = r.message(&row, &r.render(&row).unwrap()).unwrap();
+    println!("message size: {} bytes", msg.formatted().len());
+    let mut ceiling: f64 = 0.0;
+    for conns in [8u32, 32] {
+        let rate = flood(sink.port, n, conns, &msg).await;
+        println!("ceiling: raw lettre flood, {conns:>2} pooled connections: {rate:>8.0} msg/s");
+        ceiling = ceiling.max(rate);
+    }
+    for (i, w) in workers.iter().enumerate() {
+        let db = fresh_db(i).await;
+        prepare(&bin, &db, sink.port, n as i64).await;
+        let before = sink.accepted();
+        let t0 = Instant::now();
+        let mut procs: Vec<Child> = (0..*w)
+            .map(|_| {
+                convene(&bin, &db, sink.port)
+                    .arg("worker")
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        while sink.accepted() - before < n as u64 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(600),
+                "drain took more than 10 minutes"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        for p in procs.iter_mut() {
+            let _ = p.kill();
+            let _ = p.wait();
+        }
+        let rate = n as f64 / secs;
+        let extra = sink.accepted() - before - n as u64;
+        println!(
+            "drain: {w} worker(s), {n} messages in {secs:.2} s: {rate:>8.0} msg/s = {:.0} % of the ceiling{}",
+            100.0 * rate / ceiling,
+            if extra > 0 { format!(" ({extra} extra)") } else { String::new() }
+        );
+        drop_db(db).await;
+    }
+}

@@ -1,0 +1,642 @@
+//! The notification worker, black-box: the real binary, a real SMTP server on loopback
+//! (`common/smtp.rs`), the real database (SQLite, or PostgreSQL with
+//! `CONVENE_TEST_DATABASE_URL`). Rows are written by the API (a session moved or
+//! cancelled notifies its speakers) or, for volume, cloned from such a row in SQL.
+
+mod common;
+#[path = "common/outbox.rs"]
+mod outbox;
+#[path = "common/smtp.rs"]
+mod smtp;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use mail_parser::MimeHeaders;
+use serde_json::{json, Value};
+use smtp::{Mode, Options, SmtpSink};
+
+const HOST: &str = "forum.test";
+
+fn smtp_env(port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("CONVENE_MAIL__TRANSPORT", "smtp".into()),
+        ("CONVENE_MAIL__FROM", "Forum <forum@forum.test>".into()),
+        ("CONVENE_MAIL__SMTP__HOST", "127.0.0.1".into()),
+        ("CONVENE_MAIL__SMTP__PORT", port.to_string()),
+        ("CONVENE_MAIL__SMTP__SECURITY", "none".into()),
+        ("CONVENE_MAIL__SMTP__TIMEOUT_SECS", "5".into()),
+        ("CONVENE_HTTP__PUBLIC_BASE_URL", format!("http://{HOST}")),
+        ("CONVENE_WORKER__POLL_INTERVAL_MS", "200".into()),
+        ("CONVENE_WORKER__RETRY_BASE_SECS", "1".into()),
+        ("CONVENE_WORKER__RETRY_MAX_SECS", "2".into()),
+        ("CONVENE_WORKER__MAX_ATTEMPTS", "30".into()),
+        ("CONVENE_WORKER__LEASE_SECS", "4".into()),
+        (
+            "CONVENE_LOG",
+            "info,convene_notifier=debug,sqlx=warn,sea_orm=warn".into(),
+        ),
+    ]
+}
+
+async fn start(args: &[&str], port: u16, extra: &[(&str, &str)]) -> common::Server {
+    let env = smtp_env(port);
+    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    all.extend_from_slice(extra);
+    common::Server::start_with(args, &all).await
+}
+
+async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t0 = Instant::now();
+    loop {
+        if f().await {
+            return;
+        }
+        assert!(t0.elapsed() < timeout, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+struct Forum {
+    token: String,
+    session: String,
+}
+
+/// A forum `nf` (Europe/Istanbul) with rooms A and B and one session in A on
+/// 2030-11-26 09:00–10:00 local, in `language`, with the given speakers (name, e-mail).
+async fn programme(s: &common::Server, speakers: &[(&str, Option<&str>)], language: &str) -> Forum {
+    let token = s.organizer_token("org@example.org");
+    let post = |path: &str, body: Value| {
+        s.client
+            .post(s.url(path))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let r = post(
+        "/api/v1/forums",
+        json!({"slug": "nf", "title": "Forum on Local Solutions", "city": "Gaziantep",
+               "country": "TR", "time_zone": "Europe/Istanbul",
+               "first_day": "2030-11-26", "last_day": "2030-11-27"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let mut rooms = vec![];
+    for name in ["Hall A", "Hall B"] {
+        let r: Value = post("/api/v1/forums/nf/rooms", json!({"name": name}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        rooms.push(r["id"].as_str().unwrap().to_string());
+    }
+    let mut people = vec![];
+    for (name, email) in speakers {
+        let r = post(
+            "/api/v1/forums/nf/speakers",
+            json!({"name": name, "email": email}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["email"].as_str(), *email, "organizers see the e-mail");
+        people.push(json!({"speaker_id": v["id"]}));
+    }
+    let r = post(
+        "/api/v1/forums/nf/sessions",
+        json!({"kind": "panel", "title": "Cities of Refuge", "room_id": rooms[0],
+               "language": language, "speakers": people,
+               "starts_at": "2030-11-26T09:00:00+03:00", "ends_at": "2030-11-26T10:00:00+03:00"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let v: Value = r.json().await.unwrap();
+    Forum {
+        token,
+        session: v["id"].as_str().unwrap().to_string(),
+    }
+}
+
+async fn move_session(s: &common::Server, f: &Forum, start: &str, end: &str) {
+    let r = s
+        .client
+        .patch(s.url(&format!("/api/v1/forums/nf/sessions/{}", f.session)))
+        .bearer_auth(&f.token)
+        .json(&json!({"starts_at": start, "ends_at": end}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+async fn list(s: &common::Server, f: &Forum, query: &str) -> Vec<Value> {
+    let r = s
+        .client
+        .get(s.url(&format!("/api/v1/forums/nf/notifications{query}")))
+        .bearer_auth(&f.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    v["items"].as_array().unwrap().clone()
+}
+
+fn ics_of(msg: &mail_parser::Message<'_>) -> String {
+    let part = msg
+        .attachments()
+        .find(|a| a.attachment_name() == Some("invite.ics"))
+        .expect("an invite.ics attachment");
+    String::from_utf8(part.contents().to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn speakers_get_change_and_cancel_notices_over_smtp() {
+    let sink = SmtpSink::start(Options::default());
+    let s = start(&["serve"], sink.port, &[]).await;
+    let f = programme(
+        &s,
+        &[("Ayşe Yılmaz", Some("ayse@example.org")), ("No Mail", None)],
+        "tr",
+    )
+    .await;
+    // The public does not see speakers' e-mails.
+    let v: Value = s
+        .client
+        .get(s.url("/api/v1/forums/nf/speakers"))
+        .bearer_auth(&f.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(v
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["email"] == "ayse@example.org"));
+
+    move_session(
+        &s,
+        &f,
+        "2030-11-26T11:00:00+03:00",
+        "2030-11-26T12:00:00+03:00",
+    )
+    .await;
+    wait_until("the change notice", Duration::from_secs(20), || async {
+        sink.accepted() >= 1
+    })
+    .await;
+    let sent = list(&s, &f, "?status=sent").await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let got = sink.received();
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].to.iter().any(|t| t.contains("ayse@example.org")),
+        "{:?}",
+        got[0].to
+    );
+    let msg = mail_parser::MessageParser::default()
+        .parse(&got[0].data)
+        .unwrap();
+    assert_eq!(
+        msg.message_id(),
+        Some(format!("{}@{HOST}", sent[0]["id"].as_str().unwrap()).as_str())
+    );
+    let subject = msg.subject().unwrap();
+    assert!(
+        subject.contains("Cities of Refuge") && subject.contains("değişti"),
+        "{subject}"
+    );
+    let text = msg.body_text(0).unwrap();
+    assert!(text.contains("Sayın Ayşe Yılmaz"), "{text}");
+    assert!(text.contains("11:00–12:00 (Europe/Istanbul)"), "{text}");
+    assert!(text.contains("09:00–10:00"), "the previous time: {text}");
+    assert!(text.contains("Hall A"), "{text}");
+    let html = msg.body_html(0).unwrap();
+    assert!(
+        html.contains("lang=\"tr\"") && html.contains("Ayşe Yılmaz"),
+        "{html}"
+    );
+    let ics = ics_of(&msg);
+    assert!(ics.contains("METHOD:REQUEST"), "{ics}");
+    assert!(ics.contains("SEQUENCE:1"), "{ics}");
+    assert!(
+        ics.contains("DTSTART;TZID=Europe/Istanbul:20301126T110000"),
+        "{ics}"
+    );
+    assert!(
+        ics.contains(&format!("@{HOST}")) && ics.contains("BEGIN:VTIMEZONE"),
+        "{ics}"
+    );
+    let parsed: icalendar::Calendar = ics.parse().expect("a parseable .ics");
+    assert_eq!(parsed.components.len(), 2, "VTIMEZONE + VEVENT");
+
+    let r = s
+        .client
+        .post(s.url(&format!("/api/v1/forums/nf/sessions/{}/cancel", f.session)))
+        .bearer_auth(&f.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    wait_until(
+        "the cancellation notice",
+        Duration::from_secs(20),
+        || async { sink.accepted() >= 2 },
+    )
+    .await;
+    let got = sink.received();
+    let msg = mail_parser::MessageParser::default()
+        .parse(&got[1].data)
+        .unwrap();
+    assert!(
+        msg.subject().unwrap().contains("iptal"),
+        "{:?}",
+        msg.subject()
+    );
+    let ics = ics_of(&msg);
+    assert!(
+        ics.contains("METHOD:CANCEL")
+            && ics.contains("STATUS:CANCELLED")
+            && ics.contains("SEQUENCE:2"),
+        "{ics}"
+    );
+    assert!(list(&s, &f, "").await.is_empty(), "nothing pending or dead");
+    assert_eq!(list(&s, &f, "?status=sent").await.len(), 2);
+}
+
+#[tokio::test]
+async fn smtp_down_then_4xx_then_up_delivers_everything_once() {
+    let port = smtp::free_port();
+    let s = start(&["serve"], port, &[]).await;
+    let f = programme(
+        &s,
+        &[
+            ("A", Some("a@example.org")),
+            ("B", Some("b@example.org")),
+            ("C", Some("c@example.org")),
+        ],
+        "en",
+    )
+    .await;
+    move_session(
+        &s,
+        &f,
+        "2030-11-26T11:00:00+03:00",
+        "2030-11-26T12:00:00+03:00",
+    )
+    .await;
+    // Nobody listens: connection refused, retried with backoff.
+    wait_until(
+        "failed attempts while SMTP is down",
+        Duration::from_secs(20),
+        || async {
+            let l = list(&s, &f, "").await;
+            l.len() == 3
+                && l.iter()
+                    .all(|n| n["attempts"].as_i64() >= Some(1) && n["last_error"].is_string())
+        },
+    )
+    .await;
+    // The server comes up but answers 451.
+    let sink = SmtpSink::start_on(
+        port,
+        Options {
+            mode: Mode::TempFail,
+            ..Default::default()
+        },
+    );
+    wait_until("451 answers recorded", Duration::from_secs(20), || async {
+        sink.rejected() >= 3
+            && list(&s, &f, "")
+                .await
+                .iter()
+                .all(|n| n["last_error"].as_str().is_some_and(|e| e.contains("451")))
+    })
+    .await;
+    assert_eq!(sink.accepted(), 0);
+    assert_eq!(
+        list(&s, &f, "?status=dead").await.len(),
+        0,
+        "4xx is not permanent"
+    );
+    sink.set_mode(Mode::Accept);
+    wait_until("all delivered", Duration::from_secs(30), || async {
+        list(&s, &f, "?status=sent").await.len() == 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ids: Vec<String> = sink
+        .received()
+        .iter()
+        .map(|r| r.message_id.clone())
+        .collect();
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert_eq!(unique.len(), 3);
+}
+
+#[tokio::test]
+async fn permanent_failure_is_dead_and_an_organizer_retry_delivers_it() {
+    let sink = SmtpSink::start(Options {
+        mode: Mode::PermFail,
+        ..Default::default()
+    });
+    let s = start(&["serve"], sink.port, &[]).await;
+    let f = programme(&s, &[("A", Some("a@example.org"))], "fr").await;
+    move_session(
+        &s,
+        &f,
+        "2030-11-26T11:00:00+03:00",
+        "2030-11-26T12:00:00+03:00",
+    )
+    .await;
+    wait_until("a dead row", Duration::from_secs(20), || async {
+        list(&s, &f, "?status=dead").await.len() == 1
+    })
+    .await;
+    let dead = list(&s, &f, "?status=dead").await.remove(0);
+    assert_eq!(dead["attempts"], 1, "5xx is not retried: {dead}");
+    assert!(
+        dead["last_error"].as_str().unwrap().contains("550"),
+        "{dead}"
+    );
+    assert!(
+        list(&s, &f, "").await.iter().any(|n| n["id"] == dead["id"]),
+        "listed by default"
+    );
+    let id = dead["id"].as_str().unwrap();
+    let retry_url = s.url(&format!("/api/v1/forums/nf/notifications/{id}/retry"));
+
+    // Only the forum's organizers see or retry it.
+    let other = s.organizer_token("other@example.org");
+    let r = s
+        .client
+        .post(&retry_url)
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "a draft forum is invisible to others");
+    let r = s.client.post(&retry_url).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = s
+        .client
+        .get(s.url("/api/v1/forums/nf/notifications?status=nope"))
+        .bearer_auth(&f.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+
+    sink.set_mode(Mode::Accept);
+    let r = s
+        .client
+        .post(&retry_url)
+        .bearer_auth(&f.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "pending");
+    assert_eq!(v["attempts"], 0);
+    wait_until(
+        "delivered after the retry",
+        Duration::from_secs(20),
+        || async { sink.accepted() == 1 },
+    )
+    .await;
+    let got = sink.received();
+    let msg = mail_parser::MessageParser::default()
+        .parse(&got[0].data)
+        .unwrap();
+    assert_eq!(msg.message_id(), Some(format!("{id}@{HOST}").as_str()));
+    assert!(
+        msg.subject().unwrap().contains("a changé"),
+        "{:?}",
+        msg.subject()
+    );
+    wait_until("marked sent", Duration::from_secs(10), || async {
+        list(&s, &f, "?status=sent").await.len() == 1
+    })
+    .await;
+    let r = s
+        .client
+        .post(&retry_url)
+        .bearer_auth(&f.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "a sent row cannot be retried");
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(
+        p["type"].as_str().unwrap().rsplit('/').next(),
+        Some("invalid-state")
+    );
+}
+
+/// `n` rows for the volume tests: one written by the API, the rest cloned from it.
+async fn rows(s: &common::Server, f: &Forum, n: i64) -> outbox::Outbox {
+    move_session(
+        s,
+        f,
+        "2030-11-26T11:00:00+03:00",
+        "2030-11-26T12:00:00+03:00",
+    )
+    .await;
+    let one = list(s, f, "").await;
+    assert_eq!(one.len(), 1);
+    let db = outbox::Outbox::connect(&s.db.url).await;
+    db.clone_row(one[0]["dedupe_key"].as_str().unwrap(), n - 1)
+        .await;
+    assert_eq!(db.count("status = 'pending'").await, n);
+    db
+}
+
+fn message_ids(sink: &SmtpSink) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for r in sink.received() {
+        let id = r
+            .message_id
+            .trim_matches(['<', '>'])
+            .split('@')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        *m.entry(id).or_insert(0) += 1;
+    }
+    m
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_batch_loses_nothing_and_repeats_only_rows_in_flight() {
+    let sink = SmtpSink::start(Options {
+        store_bodies: false,
+        delay: Duration::from_millis(15),
+        ..Default::default()
+    });
+    let s = start(&["serve", "--no-worker"], sink.port, &[]).await;
+    let f = programme(&s, &[("A", Some("a@example.org"))], "en").await;
+    let n = 300;
+    let db = rows(&s, &f, n).await;
+    let worker_env = [
+        ("CONVENE_WORKER__BATCH_SIZE", "40"),
+        ("CONVENE_WORKER__CONCURRENCY", "8"),
+    ];
+    let mut w = s.spawn_cli("worker1", &["worker"], &worker_env);
+    wait_until(
+        "the first worker is mid-way",
+        Duration::from_secs(60),
+        || async { sink.accepted() >= 60 },
+    )
+    .await;
+    w.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
+    let _ = w.wait();
+    let in_flight: HashSet<String> = db
+        .ids_where("status = 'pending' AND lease_owner IS NOT NULL")
+        .await
+        .into_iter()
+        .collect();
+    let sent_before = sink.accepted();
+    assert!(!in_flight.is_empty(), "the kill should leave leased rows");
+    assert!((sent_before as i64) < n, "killed before the end");
+    let mut w2 = s.spawn_cli("worker2", &["worker"], &worker_env);
+    wait_until(
+        "everything sent after the restart",
+        Duration::from_secs(90),
+        || async { db.count("status <> 'sent'").await == 0 },
+    )
+    .await;
+    let _ = w2.kill();
+    let _ = w2.wait();
+    let seen = message_ids(&sink);
+    let all: Vec<String> = db.ids_where("1 = 1").await;
+    assert_eq!(all.len() as i64, n);
+    for id in &all {
+        assert!(seen.contains_key(id), "row {id} was never delivered");
+    }
+    let dups: Vec<&String> = seen
+        .iter()
+        .filter(|(_, c)| **c > 1)
+        .map(|(id, _)| id)
+        .collect();
+    for d in &dups {
+        assert!(
+            in_flight.contains(*d),
+            "row {d} was sent twice but was not in flight at the kill"
+        );
+    }
+    eprintln!(
+        "SIGKILL test: {} rows, {} in flight at the kill, {} sent twice",
+        n,
+        in_flight.len(),
+        dups.len()
+    );
+}
+
+async fn exactly_once_with(workers: usize, n: i64) {
+    let sink = SmtpSink::start(Options {
+        store_bodies: false,
+        ..Default::default()
+    });
+    let s = start(&["serve", "--no-worker"], sink.port, &[]).await;
+    let f = programme(&s, &[("A", Some("a@example.org"))], "en").await;
+    let db = rows(&s, &f, n).await;
+    let env = [
+        ("CONVENE_WORKER__BATCH_SIZE", "25"),
+        ("CONVENE_LOG", "warn"),
+    ];
+    let mut ws: Vec<_> = (0..workers)
+        .map(|i| s.spawn_cli(&format!("worker{i}"), &["worker"], &env))
+        .collect();
+    wait_until("all sent", Duration::from_secs(120), || async {
+        db.count("status = 'sent'").await == n
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for w in ws.iter_mut() {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    let seen = message_ids(&sink);
+    assert_eq!(
+        sink.accepted() as i64,
+        n,
+        "{workers} workers: every row exactly once"
+    );
+    assert_eq!(seen.len() as i64, n);
+    assert!(seen.values().all(|c| *c == 1));
+}
+
+/// Two and four worker processes share the outbox; each row goes out exactly once.
+/// 2,000 rows on PostgreSQL (the scale-out database); 400 on SQLite.
+#[tokio::test]
+async fn several_workers_deliver_each_row_exactly_once() {
+    let n = if common::backend_name() == "postgres" {
+        2000
+    } else {
+        400
+    };
+    exactly_once_with(2, n).await;
+    exactly_once_with(4, n).await;
+}
+
+/// The embedded default: `convene serve` writes each message as `<id>.eml` into the mail
+/// folder, with the same Message-ID a relay would get; SIGTERM stops it cleanly.
+#[tokio::test]
+async fn embedded_worker_writes_eml_files_by_default() {
+    let s = common::Server::start_with(
+        &["serve"],
+        &[
+            ("CONVENE_HTTP__PUBLIC_BASE_URL", "http://forum.test"),
+            ("CONVENE_WORKER__POLL_INTERVAL_MS", "5000"),
+        ],
+    )
+    .await;
+    let f = programme(&s, &[("A", Some("a@example.org"))], "es").await;
+    move_session(
+        &s,
+        &f,
+        "2030-11-26T11:00:00+03:00",
+        "2030-11-26T12:00:00+03:00",
+    )
+    .await;
+    // Woken by the in-process signal, well before the 5 s poll.
+    let t0 = Instant::now();
+    wait_until("an .eml file", Duration::from_secs(4), || async {
+        std::fs::read_dir(s.mail_dir())
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            })
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(t0.elapsed() < Duration::from_secs(4));
+    wait_until("marked sent", Duration::from_secs(10), || async {
+        list(&s, &f, "?status=sent").await.len() == 1
+    })
+    .await;
+    let sent = list(&s, &f, "?status=sent").await;
+    let id = sent[0]["id"].as_str().unwrap();
+    let raw = std::fs::read(s.mail_dir().join(format!("{id}.eml"))).expect("<id>.eml");
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(msg.message_id(), Some(format!("{id}@{HOST}").as_str()));
+    assert!(
+        msg.subject().unwrap().contains("ha cambiado"),
+        "{:?}",
+        msg.subject()
+    );
+    assert!(ics_of(&msg).contains("METHOD:REQUEST"));
+}
