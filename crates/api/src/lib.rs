@@ -9,7 +9,10 @@
 
 pub mod extract;
 pub mod problem;
+pub mod ratelimit;
 mod routes;
+
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -28,6 +31,10 @@ pub struct AppState {
     /// Public base URL of this server (e.g. `https://forum.example.org`), used in exported
     /// links and iCalendar UIDs.
     pub public_base_url: String,
+    /// Registrations go through it (group commit per forum, idempotency keys in flight).
+    pub registrar: Arc<convene_domain::registrations::batcher::Registrar>,
+    /// Per-IP limits of the public registration endpoints.
+    pub rate_limits: ratelimit::RateLimits,
 }
 
 /// The largest request body accepted (schedule files), bytes.
@@ -48,6 +55,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
         (name = "speakers", description = "People on the programme"),
         (name = "sessions", description = "The programme"),
         (name = "schedule", description = "frab/c3voc schedule import and export, iCalendar"),
+        (name = "registrations", description = "Registration, wait-list, sign-ups, check-in"),
     )
 )]
 struct ApiDoc;
@@ -64,7 +72,12 @@ impl Modify for BearerAuth {
     }
 }
 
-fn api() -> OpenApiRouter<AppState> {
+fn api(state: Option<AppState>) -> OpenApiRouter<AppState> {
+    let public = routes::registrations::public_router();
+    let public = match state {
+        Some(st) => public.layer(axum::middleware::from_fn_with_state(st, ratelimit::limit)),
+        None => public,
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::forums::router())
         .merge(routes::rooms::router())
@@ -72,12 +85,13 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::sessions::router())
         .merge(routes::schedule::router())
         .merge(routes::registrations::router())
+        .merge(public)
         .merge(routes::declarations::router())
 }
 
 /// Builds the whole router: `/healthz`, `/api/v1/…`, `/api/v1/openapi.json`, `/api/v1/docs/`.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api().split_for_parts();
+    let (api, openapi) = api(Some(state.clone())).split_for_parts();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .nest("/api/v1", api.with_state(state))
@@ -107,5 +121,5 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document, as served.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    api(None).split_for_parts().1
 }

@@ -163,6 +163,13 @@ fn conflict_title(kind: &str) -> &'static str {
         "speaker-double-booked" => "Speaker already booked",
         "invalid-time-range" => "Session ends before it starts",
         "already-exists" => "Already exists",
+        "invalid-state" => "Invalid state",
+        "registration-closed" => "Registration closed",
+        "already-registered" => "Already registered",
+        "idempotency-key-in-flight" => "Request with this Idempotency-Key in progress",
+        "registration-not-confirmed" => "Registration not confirmed",
+        "session-clash" => "Overlapping session",
+        "capacity-reached" => "No seat free",
         _ => "Conflict",
     }
 }

@@ -51,6 +51,18 @@ pub enum ConflictKind {
     AlreadyExists,
     /// The object's status does not allow the operation (e.g. publishing a closed forum).
     InvalidState,
+    /// The forum is not published or outside its registration window.
+    RegistrationClosed,
+    /// A registration with this e-mail exists; its manage link was re-sent instead.
+    AlreadyRegistered,
+    /// A request with the same `Idempotency-Key` is still being processed.
+    IdempotencyInFlight,
+    /// The registration is not confirmed (pending, wait-listed, rejected or cancelled).
+    RegistrationNotConfirmed,
+    /// The participant already holds (or waits for) a seat in an overlapping session.
+    SessionClash,
+    /// No seat is free.
+    CapacityReached,
 }
 
 impl ConflictKind {
@@ -62,6 +74,12 @@ impl ConflictKind {
             ConflictKind::InvalidTimeRange => "invalid-time-range",
             ConflictKind::AlreadyExists => "already-exists",
             ConflictKind::InvalidState => "invalid-state",
+            ConflictKind::RegistrationClosed => "registration-closed",
+            ConflictKind::AlreadyRegistered => "already-registered",
+            ConflictKind::IdempotencyInFlight => "idempotency-key-in-flight",
+            ConflictKind::RegistrationNotConfirmed => "registration-not-confirmed",
+            ConflictKind::SessionClash => "session-clash",
+            ConflictKind::CapacityReached => "capacity-reached",
         }
     }
 }
@@ -108,6 +126,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// A 409 of `kind` with a message and nothing else.
+    pub fn conflict(kind: ConflictKind, message: impl Into<String>) -> Self {
+        Error::Conflict {
+            kind,
+            message: message.into(),
+            session: None,
+            errors: vec![],
+        }
+    }
+
     /// A validation error about one field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Validation(vec![FieldError::new(field, message)])

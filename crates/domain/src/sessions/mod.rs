@@ -852,6 +852,7 @@ pub async fn update(
     crate::db::lock_forum(&txn, access.forum.id).await?;
     let current = find_in(&txn, access.forum.id, id).await?;
     util::check_if_match(if_match, current.version)?;
+    let before = current.clone();
     let old_people = people_of(&txn, id).await?;
     let mut s = current.clone();
     if let Some(v) = patch.kind {
@@ -921,6 +922,10 @@ pub async fn update(
         if people != old_people {
             set_people(&txn, &saved, &people).await?;
         }
+        // Seats: a cancelled session releases everyone, a moved one tells them, a
+        // larger one promotes from its wait-list — all in this transaction.
+        crate::registrations::signups::session_changed(&txn, &access.forum, &before, &saved)
+            .await?;
         saved
     };
     let view = views(&txn, &access, vec![saved]).await?.remove(0);
