@@ -25,6 +25,27 @@ pub struct Config {
     /// `[declarations]`: signature confirmation links (defaults when absent).
     #[serde(default)]
     pub declarations: convene_domain::declarations::Settings,
+    /// `[registration]`.
+    pub registration: RegistrationConfig,
+    /// `[rate_limit]`.
+    pub rate_limit: RateLimitConfig,
+}
+
+/// `[registration]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RegistrationConfig {
+    /// Group commit: apply the registrations that queue up for one forum in one
+    /// transaction (`false`: one transaction per registration).
+    pub batching: bool,
+}
+
+/// `[rate_limit]`: per client IP; `per_minute = 0` turns a limit off.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitConfig {
+    /// `POST /forums/{slug}/registrations`.
+    pub registration: convene_api::ratelimit::Limit,
+    /// `POST /forums/{slug}/registrations/resend-link`.
+    pub resend_link: convene_api::ratelimit::Limit,
 }
 
 /// `[database]`: `url` is `sqlite://FILE?mode=rwc` or `postgres://USER:PASS@HOST/DB`.

@@ -332,16 +332,29 @@ async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -
             }
         })
     });
+    convene_domain::registrations::set_public_base_url(&cfg.http.public_base_url);
+    let registrar = convene_domain::registrations::batcher::Registrar::new(
+        db.clone(),
+        cfg.registration.batching,
+    );
     let app = convene_api::router(convene_api::AppState::new(
         db,
         cfg.http.public_base_url.clone(),
+        registrar,
+        convene_api::ratelimit::RateLimits::new(
+            cfg.rate_limit.registration,
+            cfg.rate_limit.resend_link,
+        ),
     ));
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
     tracing::info!(%addr, worker = with_worker, "convene serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     let _ = stop_tx.send(true);
     if let Some(w) = worker {
         let _ = w.await;

@@ -9,7 +9,10 @@
 
 pub mod extract;
 pub mod problem;
+pub mod ratelimit;
 mod routes;
+
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -29,16 +32,28 @@ pub struct AppState {
     /// links and iCalendar UIDs.
     pub public_base_url: String,
     /// Rendered schedule exports, keyed by forum and format, tagged by versions.
-    pub exports: std::sync::Arc<routes::schedule::ExportCache>,
+    pub exports: Arc<routes::schedule::ExportCache>,
+    /// Registrations go through it (group commit per forum, idempotency keys in flight).
+    pub registrar: Arc<convene_domain::registrations::batcher::Registrar>,
+    /// Per-IP limits of the public registration endpoints.
+    pub rate_limits: ratelimit::RateLimits,
 }
 
 impl AppState {
-    /// State for a server on `db` reachable at `public_base_url`.
-    pub fn new(db: DatabaseConnection, public_base_url: String) -> Self {
+    /// State for a server on `db` reachable at `public_base_url`, with an empty export
+    /// cache.
+    pub fn new(
+        db: DatabaseConnection,
+        public_base_url: String,
+        registrar: Arc<convene_domain::registrations::batcher::Registrar>,
+        rate_limits: ratelimit::RateLimits,
+    ) -> Self {
         AppState {
             db,
             public_base_url,
             exports: Default::default(),
+            registrar,
+            rate_limits,
         }
     }
 }
@@ -65,6 +80,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
         (name = "signatures", description = "Signatures, the public list, counts and exports"),
         (name = "ledger", description = "The tamper-evident ledger of signatures and its verification"),
         (name = "notifications", description = "The forum's outgoing e-mail: pending, dead, retry"),
+        (name = "registrations", description = "Registration, wait-list, sign-ups, check-in"),
     )
 )]
 struct ApiDoc;
@@ -81,7 +97,12 @@ impl Modify for BearerAuth {
     }
 }
 
-fn api() -> OpenApiRouter<AppState> {
+fn api(state: Option<AppState>) -> OpenApiRouter<AppState> {
+    let public = routes::registrations::public_router();
+    let public = match state {
+        Some(st) => public.layer(axum::middleware::from_fn_with_state(st, ratelimit::limit)),
+        None => public,
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::forums::router())
         .merge(routes::rooms::router())
@@ -89,13 +110,14 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::sessions::router())
         .merge(routes::schedule::router())
         .merge(routes::registrations::router())
+        .merge(public)
         .merge(routes::declarations::router())
         .merge(routes::notifications::router())
 }
 
 /// Builds the whole router: `/healthz`, `/api/v1/…`, `/api/v1/openapi.json`, `/api/v1/docs/`.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api().split_for_parts();
+    let (api, openapi) = api(Some(state.clone())).split_for_parts();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .nest("/api/v1", api.with_state(state))
@@ -125,5 +147,5 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document, as served.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    api(None).split_for_parts().1
 }

@@ -168,6 +168,13 @@ fn conflict_title(kind: &str) -> &'static str {
         "link-expired" => "Confirmation link expired",
         "not-accepting-signatures" => "Not accepting signatures",
         "version-locked" => "Version under signature is locked",
+        "invalid-state" => "Invalid state",
+        "registration-closed" => "Registration closed",
+        "already-registered" => "Already registered",
+        "idempotency-key-in-flight" => "Request with this Idempotency-Key in progress",
+        "registration-not-confirmed" => "Registration not confirmed",
+        "session-clash" => "Overlapping session",
+        "capacity-reached" => "No seat free",
         _ => "Conflict",
     }
 }

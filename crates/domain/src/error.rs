@@ -61,6 +61,18 @@ pub enum ConflictKind {
     NotAcceptingSignatures,
     /// The version under signature cannot change while the declaration is open.
     VersionLocked,
+    /// The forum is not published or outside its registration window.
+    RegistrationClosed,
+    /// A registration with this e-mail exists; its manage link was re-sent instead.
+    AlreadyRegistered,
+    /// A request with the same `Idempotency-Key` is still being processed.
+    IdempotencyInFlight,
+    /// The registration is not confirmed (pending, wait-listed, rejected or cancelled).
+    RegistrationNotConfirmed,
+    /// The participant already holds (or waits for) a seat in an overlapping session.
+    SessionClash,
+    /// No seat is free.
+    CapacityReached,
 }
 
 impl ConflictKind {
@@ -77,6 +89,12 @@ impl ConflictKind {
             ConflictKind::LinkExpired => "link-expired",
             ConflictKind::NotAcceptingSignatures => "not-accepting-signatures",
             ConflictKind::VersionLocked => "version-locked",
+            ConflictKind::RegistrationClosed => "registration-closed",
+            ConflictKind::AlreadyRegistered => "already-registered",
+            ConflictKind::IdempotencyInFlight => "idempotency-key-in-flight",
+            ConflictKind::RegistrationNotConfirmed => "registration-not-confirmed",
+            ConflictKind::SessionClash => "session-clash",
+            ConflictKind::CapacityReached => "capacity-reached",
         }
     }
 }
@@ -123,6 +141,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// A 409 of `kind` with a message and nothing else.
+    pub fn conflict(kind: ConflictKind, message: impl Into<String>) -> Self {
+        Error::Conflict {
+            kind,
+            message: message.into(),
+            session: None,
+            errors: vec![],
+        }
+    }
+
     /// A validation error about one field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Validation(vec![FieldError::new(field, message)])

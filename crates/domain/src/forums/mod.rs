@@ -617,6 +617,10 @@ pub async fn update(
     f.version = current.version + 1;
     f.updated_at = crate::db::now();
     let saved = save(&txn, f).await?;
+    if saved.capacity != current.capacity {
+        // A higher capacity promotes from the wait-list in this same transaction.
+        crate::registrations::capacity_changed(&txn, &saved).await?;
+    }
     txn.commit().await?;
     Ok(saved)
 }

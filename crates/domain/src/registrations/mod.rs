@@ -1,1 +1,1683 @@
-//! Registrations: filled in by its issue.
+//! Registrations: the forum's registration form, public registration (open or approval
+//! mode), capacity and wait-list, manage tokens, organizer decisions.
+//!
+//! # Exactness
+//! Every change of who holds a forum seat runs in one transaction that first locks the
+//! forum's `registration_counters` row (PostgreSQL `SELECT … FOR UPDATE`; SQLite: the
+//! database write lock of `BEGIN IMMEDIATE`), then changes the registrations and the
+//! counters together. So `confirmed_count ≤ capacity` (unless capacity was lowered below
+//! it), counters equal row counts, and the wait-list order is `seq`, a number taken from
+//! the counter row in that transaction. A freed seat (cancellation, rejection, capacity
+//! increase) goes to the lowest `seq` on the wait-list in the same transaction, once.
+//! Nothing here depends on the in-process [`batcher`]: it only groups work.
+//!
+//! Lock order (no deadlocks): forum row → forum counters → registration rows → session
+//! counters (by session id) → sign-up rows.
+
+pub mod admin;
+pub mod batcher;
+pub mod checkin;
+pub mod entity;
+pub mod signups;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::accounts::{self, Caller, Role};
+use crate::error::{ConflictKind, Error, FieldError, Result};
+use crate::forums::{self, Forum};
+use crate::notifications::{self, NewNotification};
+
+pub use entity::registration::Model as Registration;
+use entity::{counters, form, idempotency, registration, token};
+
+/// Prefix of participants' manage tokens.
+pub const MANAGE_TOKEN_PREFIX: &str = "cvn_reg_";
+
+static PUBLIC_BASE_URL: OnceLock<String> = OnceLock::new();
+
+/// Sets the public base URL used in e-mailed links (once, at start-up).
+pub fn set_public_base_url(url: &str) {
+    let _ = PUBLIC_BASE_URL.set(url.trim_end_matches('/').to_owned());
+}
+
+fn base_url() -> &'static str {
+    PUBLIC_BASE_URL
+        .get()
+        .map(String::as_str)
+        .unwrap_or("http://127.0.0.1:8080")
+}
+
+/// The link that lets its holder manage one registration (GET shows it; the token also
+/// works as `Authorization: Bearer`).
+pub fn manage_url(forum_slug: &str, id: Uuid, token: &str) -> String {
+    format!(
+        "{}/api/v1/forums/{forum_slug}/registrations/{id}?token={token}",
+        base_url()
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Types
+
+/// Participant category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Mayor.
+    Mayor,
+    /// Municipal official.
+    MunicipalOfficial,
+    /// Civil society.
+    CivilSociety,
+    /// NGO.
+    Ngo,
+    /// UN or international organization.
+    UnInternational,
+    /// Government.
+    Government,
+    /// Academia.
+    Academia,
+    /// Media.
+    Media,
+    /// Other.
+    Other,
+}
+
+impl Category {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Mayor => "mayor",
+            Category::MunicipalOfficial => "municipal_official",
+            Category::CivilSociety => "civil_society",
+            Category::Ngo => "ngo",
+            Category::UnInternational => "un_international",
+            Category::Government => "government",
+            Category::Academia => "academia",
+            Category::Media => "media",
+            Category::Other => "other",
+        }
+    }
+}
+
+/// Registration status: pending → confirmed | waitlisted | rejected; any → cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Waiting for an organizer's decision (approval mode).
+    Pending,
+    /// Holds a seat.
+    Confirmed,
+    /// On the wait-list (promoted in `seq` order when a seat frees).
+    Waitlisted,
+    /// Refused by an organizer.
+    Rejected,
+    /// Cancelled by the participant or an organizer.
+    Cancelled,
+}
+
+impl Status {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Confirmed => "confirmed",
+            Status::Waitlisted => "waitlisted",
+            Status::Rejected => "rejected",
+            Status::Cancelled => "cancelled",
+        }
+    }
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Status {
+        match s {
+            "confirmed" => Status::Confirmed,
+            "waitlisted" => Status::Waitlisted,
+            "rejected" => Status::Rejected,
+            "cancelled" => Status::Cancelled,
+            _ => Status::Pending,
+        }
+    }
+}
+
+/// Kind of a custom question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionKind {
+    /// Free text (answer: string, ≤ 2000 characters).
+    Text,
+    /// One of `options` (answer: string).
+    SingleChoice,
+    /// Any of `options` (answer: array of distinct strings).
+    MultipleChoice,
+    /// Yes or no (answer: boolean).
+    YesNo,
+}
+
+/// A custom question of a forum's registration form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Question {
+    /// Stable key of the answer: `[a-z0-9_]{1,40}`, unique in the form.
+    pub id: String,
+    /// The question as shown.
+    pub label: String,
+    /// Kind.
+    pub kind: QuestionKind,
+    /// Choices (choice kinds only; 1–50 distinct, non-empty).
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// Whether an answer is required.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// A forum's registration form: the standard fields (see [`NewRegistration`]) are always
+/// asked; `questions` are the organizer's own.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RegistrationForm {
+    /// Custom questions, in display order (at most 50).
+    pub questions: Vec<Question>,
+    /// Version (raised on every change); `0` when never set.
+    #[serde(default)]
+    pub version: i32,
+}
+
+/// Body of `POST /forums/{slug}/registrations` (standard fields + answers).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRegistration {
+    /// Full name, 1–200 characters.
+    pub name: String,
+    /// E-mail; one registration per (normalised, lower-case) e-mail per forum.
+    pub email: String,
+    /// Organization (≤ 200).
+    #[serde(default)]
+    pub organization: Option<String>,
+    /// Position / title (≤ 200).
+    #[serde(default)]
+    pub position: Option<String>,
+    /// Category.
+    pub category: Category,
+    /// City (≤ 200).
+    #[serde(default)]
+    pub city: Option<String>,
+    /// Country, ISO 3166-1 alpha-2.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Preferred language (BCP 47), default `en`.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Accessibility needs (≤ 2000).
+    #[serde(default)]
+    pub accessibility_needs: Option<String>,
+    /// Consent to appear on public participant lists (default false).
+    #[serde(default)]
+    pub public_consent: bool,
+    /// Answers to the form's questions, by question id.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub answers: BTreeMap<String, serde_json::Value>,
+}
+
+/// Body of `PATCH /forums/{slug}/registrations/{id}`: absent fields stay. The e-mail
+/// cannot change.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New organization.
+    pub organization: Option<String>,
+    /// New position.
+    pub position: Option<String>,
+    /// New category.
+    pub category: Option<Category>,
+    /// New city.
+    pub city: Option<String>,
+    /// New country (ISO 3166-1 alpha-2; empty string clears).
+    pub country: Option<String>,
+    /// New language.
+    pub language: Option<String>,
+    /// New accessibility needs.
+    pub accessibility_needs: Option<String>,
+    /// New consent.
+    pub public_consent: Option<bool>,
+    /// New answers (replace all answers).
+    #[schema(value_type = Option<Object>)]
+    pub answers: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// A registration as shown to its holder and to organizers.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RegistrationView {
+    /// Id.
+    pub id: Uuid,
+    /// Arrival number in the forum (1, 2, …); wait-list order.
+    pub seq: i64,
+    /// Status.
+    pub status: Status,
+    /// 1-based place on the wait-list when wait-listed (single reads only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waitlist_position: Option<i64>,
+    /// Name.
+    pub name: String,
+    /// Normalised e-mail.
+    pub email: String,
+    /// Organization.
+    pub organization: String,
+    /// Position.
+    pub position: String,
+    /// Category.
+    pub category: Category,
+    /// City.
+    pub city: String,
+    /// Country (ISO 3166-1 alpha-2).
+    pub country: Option<String>,
+    /// Preferred language.
+    pub language: String,
+    /// Accessibility needs.
+    pub accessibility_needs: String,
+    /// Consent to public lists.
+    pub public_consent: bool,
+    /// Answers by question id.
+    #[schema(value_type = Object)]
+    pub answers: serde_json::Value,
+    /// Reason given with a rejection or cancellation.
+    pub status_reason: Option<String>,
+    /// Short code printed on the badge (check-in).
+    pub check_in_code: String,
+    /// When checked in (UTC).
+    pub checked_in_at: Option<DateTime<Utc>>,
+    /// Row version.
+    pub version: i32,
+    /// Registered at (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Registration> for RegistrationView {
+    fn from(r: &Registration) -> Self {
+        RegistrationView {
+            id: r.id,
+            seq: r.seq,
+            status: Status::parse(&r.status),
+            waitlist_position: None,
+            name: r.name.clone(),
+            email: r.email.clone(),
+            organization: r.organization.clone(),
+            position: r.position.clone(),
+            category: serde_json::from_value(serde_json::json!(r.category))
+                .unwrap_or(Category::Other),
+            city: r.city.clone(),
+            country: r.country.clone(),
+            language: r.language.clone(),
+            accessibility_needs: r.accessibility_needs.clone(),
+            public_consent: r.public_consent,
+            answers: r.answers.clone(),
+            status_reason: r.status_reason.clone(),
+            check_in_code: r.check_in_code.clone(),
+            checked_in_at: r.checked_in_at,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Answer of a successful registration (201): the registration and its manage token,
+/// shown once (only its SHA-256 is stored).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RegistrationCreated {
+    /// The registration.
+    pub registration: RegistrationView,
+    /// Manage token (`cvn_reg_…`): `Authorization: Bearer` or `?token=` on the
+    /// registration's own endpoints.
+    pub manage_token: String,
+    /// The manage link (also e-mailed).
+    pub manage_url: String,
+}
+
+/// Who acts on a registration endpoint.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// An organizer (or anonymous) API caller.
+    Staff(Caller),
+    /// The holder of a manage token.
+    Participant(String),
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+/// Increments and returns the count of notification `kind` in a `mail_counts` JSON map.
+pub(crate) fn bump(counts: &mut serde_json::Value, kind: &str) -> i64 {
+    if !counts.is_object() {
+        *counts = serde_json::json!({});
+    }
+    let map = counts.as_object_mut().expect("object");
+    let n = map.get(kind).and_then(|v| v.as_i64()).unwrap_or(0) + 1;
+    map.insert(kind.to_owned(), serde_json::json!(n));
+    n
+}
+
+/// `data.forum` of every notification.
+pub(crate) fn forum_data(f: &Forum) -> serde_json::Value {
+    serde_json::json!({"slug": f.slug, "title": f.title, "time_zone": f.time_zone, "city": f.city})
+}
+
+/// A short check-in code: 8 characters of Crockford base32 (no I, L, O, U).
+pub fn new_check_in_code() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut rng = rand::rng();
+    (0..8)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Locks the forum's counter row (creating it on first use) and returns it.
+pub(crate) async fn lock_counters(
+    txn: &impl ConnectionTrait,
+    forum_id: Uuid,
+) -> Result<counters::Model> {
+    if let Some(c) = counters::Entity::find_by_id(forum_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+    {
+        return Ok(c);
+    }
+    counters::Entity::insert(counters::ActiveModel {
+        forum_id: Set(forum_id),
+        confirmed_count: Set(0),
+        waitlisted_count: Set(0),
+        pending_count: Set(0),
+        checked_in_count: Set(0),
+        next_seq: Set(1),
+    })
+    .on_conflict(
+        OnConflict::column(counters::Column::ForumId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    counters::Entity::find_by_id(forum_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(Error::NotFound("forum"))
+}
+
+pub(crate) async fn save_counters(txn: &impl ConnectionTrait, c: &counters::Model) -> Result<()> {
+    let mut am = c.clone().into_active_model();
+    am.confirmed_count = Set(c.confirmed_count);
+    am.waitlisted_count = Set(c.waitlisted_count);
+    am.pending_count = Set(c.pending_count);
+    am.checked_in_count = Set(c.checked_in_count);
+    am.next_seq = Set(c.next_seq);
+    am.update(txn).await?;
+    Ok(())
+}
+
+/// Whether a seat is free under `capacity` (`None` = unlimited).
+pub(crate) fn seat_free(capacity: Option<i32>, confirmed: i32) -> bool {
+    capacity.is_none_or(|c| confirmed < c)
+}
+
+async fn save_registration(txn: &impl ConnectionTrait, r: &Registration) -> Result<Registration> {
+    let mut am = r.clone().into_active_model().reset_all();
+    am.id = sea_orm::ActiveValue::Unchanged(r.id);
+    Ok(am.update(txn).await?)
+}
+
+/// Inserts a new manage token for a registration and returns it in clear.
+pub(crate) async fn mint_token(txn: &impl ConnectionTrait, r: &Registration) -> Result<String> {
+    let t = accounts::new_token(MANAGE_TOKEN_PREFIX);
+    token::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        forum_id: Set(r.forum_id),
+        registration_id: Set(r.id),
+        token_hash: Set(accounts::hash_token(&t)),
+        created_at: Set(crate::db::now()),
+        revoked_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    Ok(t)
+}
+
+/// Writes a participant notification about registration `r` (kind without the
+/// `registration.` prefix), counting repeats in `r.mail_counts` (caller saves `r`).
+/// `with_link` mints a manage token for the `manage_url`.
+pub(crate) async fn notify(
+    txn: &impl ConnectionTrait,
+    forum: &Forum,
+    r: &mut Registration,
+    kind: &str,
+    extra: serde_json::Value,
+    with_link: bool,
+) -> Result<()> {
+    let n = bump(&mut r.mail_counts, kind);
+    let mut data = serde_json::json!({
+        "forum": forum_data(forum),
+        "registration_id": r.id,
+    });
+    if let serde_json::Value::Object(m) = extra {
+        for (k, v) in m {
+            data[k] = v;
+        }
+    }
+    if with_link {
+        let t = mint_token(txn, r).await?;
+        data["manage_url"] = serde_json::json!(manage_url(&forum.slug, r.id, &t));
+    }
+    let dedupe_key = match kind {
+        "received" | "rejected" | "cancelled" => format!("registration.{kind}:{}", r.id),
+        _ => format!("registration.{kind}:{}:{n}", r.id),
+    };
+    notifications::enqueue(
+        txn,
+        NewNotification {
+            forum_id: forum.id,
+            kind: format!("registration.{kind}"),
+            recipient_email: r.email.clone(),
+            recipient_name: r.name.clone(),
+            language: r.language.clone(),
+            data,
+            dedupe_key,
+            send_after: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Form and validation
+
+fn valid_question_id(s: &str) -> bool {
+    (1..=40).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Checks a form's questions; all field errors at once.
+pub fn validate_form(questions: &[Question]) -> Vec<FieldError> {
+    let mut errs = vec![];
+    if questions.len() > 50 {
+        errs.push(FieldError::new("questions", "at most 50 questions"));
+    }
+    let mut seen = HashSet::new();
+    for (i, q) in questions.iter().enumerate() {
+        let f = |n: &str| format!("questions[{i}].{n}");
+        if !valid_question_id(&q.id) {
+            errs.push(FieldError::new(f("id"), "must be 1–40 of a-z, 0-9, _"));
+        } else if !seen.insert(q.id.clone()) {
+            errs.push(FieldError::new(f("id"), "is used twice"));
+        }
+        if q.label.trim().is_empty() || q.label.chars().count() > 500 {
+            errs.push(FieldError::new(f("label"), "must be 1–500 characters"));
+        }
+        let choice = matches!(
+            q.kind,
+            QuestionKind::SingleChoice | QuestionKind::MultipleChoice
+        );
+        if choice {
+            let distinct: HashSet<_> = q.options.iter().collect();
+            if q.options.is_empty()
+                || q.options.len() > 50
+                || distinct.len() != q.options.len()
+                || q.options.iter().any(|o| o.trim().is_empty())
+            {
+                errs.push(FieldError::new(
+                    f("options"),
+                    "needs 1–50 distinct, non-empty options",
+                ));
+            }
+        } else if !q.options.is_empty() {
+            errs.push(FieldError::new(f("options"), "only for choice questions"));
+        }
+    }
+    errs
+}
+
+/// Checks answers against the questions; all field errors at once.
+pub fn validate_answers(
+    questions: &[Question],
+    answers: &BTreeMap<String, serde_json::Value>,
+) -> Vec<FieldError> {
+    let mut errs = vec![];
+    let by_id: HashMap<&str, &Question> = questions.iter().map(|q| (q.id.as_str(), q)).collect();
+    for k in answers.keys() {
+        if !by_id.contains_key(k.as_str()) {
+            errs.push(FieldError::new(format!("answers.{k}"), "no such question"));
+        }
+    }
+    for q in questions {
+        let field = format!("answers.{}", q.id);
+        let a = answers.get(&q.id).filter(|v| !v.is_null());
+        let Some(a) = a else {
+            if q.required {
+                errs.push(FieldError::new(field, "is required"));
+            }
+            continue;
+        };
+        let ok = match q.kind {
+            QuestionKind::Text => a
+                .as_str()
+                .is_some_and(|s| s.chars().count() <= 2000 && !(q.required && s.trim().is_empty())),
+            QuestionKind::YesNo => a.is_boolean(),
+            QuestionKind::SingleChoice => {
+                a.as_str().is_some_and(|s| q.options.iter().any(|o| o == s))
+            }
+            QuestionKind::MultipleChoice => a.as_array().is_some_and(|xs| {
+                let set: HashSet<_> = xs.iter().filter_map(|x| x.as_str()).collect();
+                set.len() == xs.len()
+                    && set.iter().all(|s| q.options.iter().any(|o| o == s))
+                    && !(q.required && xs.is_empty())
+            }),
+        };
+        if !ok {
+            let msg = match q.kind {
+                QuestionKind::Text => "must be text of at most 2000 characters".to_owned(),
+                QuestionKind::YesNo => "must be true or false".to_owned(),
+                QuestionKind::SingleChoice => format!("must be one of {:?}", q.options),
+                QuestionKind::MultipleChoice => {
+                    format!("must be a list of distinct choices from {:?}", q.options)
+                }
+            };
+            errs.push(FieldError::new(field, msg));
+        }
+    }
+    errs
+}
+
+/// The forum's custom questions (empty when none were set).
+pub async fn questions_of(db: &impl ConnectionTrait, forum_id: Uuid) -> Result<RegistrationForm> {
+    Ok(match form::Entity::find_by_id(forum_id).one(db).await? {
+        Some(f) => RegistrationForm {
+            questions: serde_json::from_value(f.questions).unwrap_or_default(),
+            version: f.version,
+        },
+        None => RegistrationForm {
+            questions: vec![],
+            version: 0,
+        },
+    })
+}
+
+/// Reads a forum's registration form (anyone who may see the forum).
+pub async fn get_form(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+) -> Result<RegistrationForm> {
+    let a = forums::find_visible(db, caller, slug).await?;
+    questions_of(db, a.forum.id).await
+}
+
+/// Replaces a forum's custom questions (organizer). Errors: 401/403/404; 422.
+pub async fn put_form(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    questions: Vec<Question>,
+) -> Result<RegistrationForm> {
+    let errs = validate_form(&questions);
+    if !errs.is_empty() {
+        return Err(Error::Validation(errs));
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let a = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    crate::db::lock_forum(&txn, a.forum.id).await?;
+    let current = form::Entity::find_by_id(a.forum.id).one(&txn).await?;
+    let version = current.as_ref().map_or(0, |f| f.version) + 1;
+    let am = form::ActiveModel {
+        forum_id: Set(a.forum.id),
+        questions: Set(serde_json::json!(questions)),
+        version: Set(version),
+        updated_at: Set(crate::db::now()),
+    };
+    if current.is_some() {
+        am.update(&txn).await?;
+    } else {
+        am.insert(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(RegistrationForm { questions, version })
+}
+
+fn text_field(errs: &mut Vec<FieldError>, field: &str, v: Option<String>, max: usize) -> String {
+    let s = v.map(|s| s.trim().to_owned()).unwrap_or_default();
+    if s.chars().count() > max {
+        errs.push(FieldError::new(field, format!("at most {max} characters")));
+    }
+    s
+}
+
+fn check_country(errs: &mut Vec<FieldError>, c: Option<String>) -> Option<String> {
+    let c = c.map(|c| c.trim().to_uppercase()).filter(|c| !c.is_empty());
+    if let Some(code) = &c {
+        if code.len() != 2 || celes::Country::from_alpha2(code).is_err() {
+            errs.push(FieldError::new(
+                "country",
+                format!("`{code}` is not an ISO 3166-1 alpha-2 code"),
+            ));
+        }
+    }
+    c
+}
+
+fn check_language(errs: &mut Vec<FieldError>, l: Option<String>) -> String {
+    let l = l
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "en".into());
+    if language_tags::LanguageTag::parse(&l).is_err() {
+        errs.push(FieldError::new(
+            "language",
+            format!("`{l}` is not a BCP 47 tag"),
+        ));
+    }
+    l
+}
+
+/// A registration request validated outside any transaction, ready for
+/// [`register_batch`].
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The forum it is for.
+    pub forum_id: Uuid,
+    /// The row to insert (id, seq, status, tokens are set in the transaction).
+    pub row: Registration,
+    /// `Idempotency-Key` header, if any.
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of the canonical body.
+    pub fingerprint: String,
+}
+
+/// Validates a registration request for the forum `slug` (visible to the public) and
+/// returns it ready for [`register_batch`]. Errors: 404 (no such public forum), 422.
+pub async fn prepare(
+    db: &impl ConnectionTrait,
+    slug: &str,
+    input: NewRegistration,
+    idempotency_key: Option<String>,
+) -> Result<Prepared> {
+    let access = forums::find_visible(db, &Caller::Anonymous, slug).await?;
+    if let Some(k) = &idempotency_key {
+        if k.is_empty() || k.len() > 200 || !k.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+            return Err(Error::field(
+                "Idempotency-Key",
+                "must be 1–200 visible ASCII characters",
+            ));
+        }
+    }
+    let fingerprint = {
+        let bytes = serde_json::to_vec(&input).unwrap_or_default();
+        hex(&Sha256::digest(&bytes))
+    };
+    let form = questions_of(db, access.forum.id).await?;
+    let mut errs = vec![];
+    let email = match accounts::normalise_email("email", &input.email) {
+        Ok(e) => e,
+        Err(Error::Validation(mut e)) => {
+            errs.append(&mut e);
+            String::new()
+        }
+        Err(e) => return Err(e),
+    };
+    let name = text_field(&mut errs, "name", Some(input.name), 200);
+    if name.is_empty() {
+        errs.push(FieldError::new("name", "is required"));
+    }
+    let organization = text_field(&mut errs, "organization", input.organization, 200);
+    let position = text_field(&mut errs, "position", input.position, 200);
+    let city = text_field(&mut errs, "city", input.city, 200);
+    let accessibility_needs = text_field(
+        &mut errs,
+        "accessibility_needs",
+        input.accessibility_needs,
+        2000,
+    );
+    let country = check_country(&mut errs, input.country);
+    let language = check_language(&mut errs, input.language);
+    errs.extend(validate_answers(&form.questions, &input.answers));
+    if !errs.is_empty() {
+        return Err(Error::Validation(errs));
+    }
+    let now = crate::db::now();
+    Ok(Prepared {
+        forum_id: access.forum.id,
+        row: Registration {
+            id: Uuid::new_v4(),
+            forum_id: access.forum.id,
+            seq: 0,
+            email,
+            name,
+            organization,
+            position,
+            category: input.category.as_str().into(),
+            city,
+            country,
+            language,
+            accessibility_needs,
+            public_consent: input.public_consent,
+            answers: serde_json::json!(input.answers),
+            status: "pending".into(),
+            status_reason: None,
+            check_in_code: new_check_in_code(),
+            checked_in_at: None,
+            mail_counts: serde_json::json!({}),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        },
+        idempotency_key,
+        fingerprint,
+    })
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Whether registration is open for `f` at `now`: published, inside the window.
+pub fn registration_open(f: &Forum, now: DateTime<Utc>) -> Result<()> {
+    if f.status != "published" {
+        return Err(Error::conflict(
+            ConflictKind::RegistrationClosed,
+            format!("registration is closed: the forum is {}", f.status),
+        ));
+    }
+    if f.registration_opens_at.is_some_and(|o| now < o) {
+        return Err(Error::conflict(
+            ConflictKind::RegistrationClosed,
+            "registration has not opened yet",
+        ));
+    }
+    if f.registration_closes_at.is_some_and(|c| now >= c) {
+        return Err(Error::conflict(
+            ConflictKind::RegistrationClosed,
+            "registration has closed",
+        ));
+    }
+    Ok(())
+}
+
+/// What one registration request of a batch came to.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Created (201).
+    Created(Box<RegistrationCreated>),
+    /// A replay of an earlier request with the same `Idempotency-Key` and body: the
+    /// stored answer, with a fresh manage token for the same registration.
+    Replayed(Box<RegistrationCreated>),
+}
+
+fn key_lock_id(forum_id: Uuid, key: &str) -> i64 {
+    let mut h = Sha256::new();
+    h.update(forum_id.as_bytes());
+    h.update(key.as_bytes());
+    let d = h.finalize();
+    i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+/// Applies many registration requests of **one** forum in one transaction (one lock of
+/// the counter row, one commit), in order; each gets its own result. This is the group
+/// commit of the [`batcher`]; a batch of one is the plain path.
+///
+/// Per request: `Idempotency-Key` seen with the same body → the stored registration again
+/// ([`Outcome::Replayed`]); with another body → 422; held by a concurrent transaction
+/// (PostgreSQL advisory lock) → 409 `idempotency-key-in-flight`. A known e-mail → 409
+/// `already-registered`, and its manage link is e-mailed (at most once a minute) — the
+/// answer shows nothing of the existing registration. Otherwise the registration is
+/// inserted as `confirmed` (open mode, seat free), `waitlisted` (open mode, full) or
+/// `pending` (approval mode), with its outbox row. Errors for the whole batch: registration
+/// closed (409), database.
+pub async fn register_batch(
+    db: &DatabaseConnection,
+    forum_id: Uuid,
+    jobs: Vec<Prepared>,
+) -> Result<Vec<Result<Outcome>>> {
+    let txn = crate::db::begin_write(db).await?;
+    let backend = txn.get_database_backend();
+    let mut ctr = lock_counters(&txn, forum_id).await?;
+    let forum = forums::by_id(&txn, forum_id).await?;
+    let now = crate::db::now();
+    registration_open(&forum, now)?;
+
+    // Idempotency keys already used.
+    let keys: Vec<String> = jobs
+        .iter()
+        .filter_map(|j| j.idempotency_key.clone())
+        .collect();
+    let mut stored: HashMap<String, idempotency::Model> = HashMap::new();
+    if !keys.is_empty() {
+        for m in idempotency::Entity::find()
+            .filter(idempotency::Column::ForumId.eq(forum_id))
+            .filter(idempotency::Column::Key.is_in(keys.clone()))
+            .all(&txn)
+            .await?
+        {
+            stored.insert(m.key.clone(), m);
+        }
+    }
+    // E-mails already registered.
+    let emails: Vec<String> = jobs.iter().map(|j| j.row.email.clone()).collect();
+    let mut known: HashMap<String, Uuid> = registration::Entity::find()
+        .select_only()
+        .column(registration::Column::Email)
+        .column(registration::Column::Id)
+        .filter(registration::Column::ForumId.eq(forum_id))
+        .filter(registration::Column::Email.is_in(emails))
+        .into_tuple::<(String, Uuid)>()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .collect();
+
+    let approval = forum.registration_mode == "approval";
+    let mut results = Vec::with_capacity(jobs.len());
+    let mut rows = vec![];
+    let mut tokens = vec![];
+    let mut keys_rows = vec![];
+    let mut mails = vec![];
+    let mut keys_in_batch: HashSet<String> = HashSet::new();
+    for job in jobs {
+        if let Some(k) = &job.idempotency_key {
+            if let Some(s) = stored.get(k) {
+                if s.fingerprint != job.fingerprint {
+                    results.push(Err(Error::field(
+                        "Idempotency-Key",
+                        "was already used with a different request body",
+                    )));
+                    continue;
+                }
+                let mut created: RegistrationCreated =
+                    match serde_json::from_value(s.response.clone()) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::error!(error = %e, "stored idempotent response unreadable");
+                            results.push(Err(Error::conflict(
+                                ConflictKind::AlreadyRegistered,
+                                "this request was already processed",
+                            )));
+                            continue;
+                        }
+                    };
+                let reg = registration::Entity::find_by_id(created.registration.id)
+                    .one(&txn)
+                    .await?;
+                if let Some(reg) = reg {
+                    let t = mint_token(&txn, &reg).await?;
+                    created.manage_url = manage_url(&forum.slug, reg.id, &t);
+                    created.manage_token = t;
+                }
+                results.push(Ok(Outcome::Replayed(Box::new(created))));
+                continue;
+            }
+            if !keys_in_batch.insert(k.clone()) {
+                results.push(Err(Error::conflict(
+                    ConflictKind::IdempotencyInFlight,
+                    "a request with this Idempotency-Key is being processed; retry later",
+                )));
+                continue;
+            }
+            if backend == DbBackend::Postgres {
+                let got = txn
+                    .query_one_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "SELECT pg_try_advisory_xact_lock($1) AS ok",
+                        [key_lock_id(forum_id, k).into()],
+                    ))
+                    .await?
+                    .and_then(|r| r.try_get::<bool>("", "ok").ok())
+                    .unwrap_or(false);
+                if !got {
+                    results.push(Err(Error::conflict(
+                        ConflictKind::IdempotencyInFlight,
+                        "a request with this Idempotency-Key is being processed; retry later",
+                    )));
+                    continue;
+                }
+            }
+        }
+        if let Some(existing) = known.get(&job.row.email).copied() {
+            resend_link_in(&txn, &forum, existing, &job.row.email).await?;
+            results.push(Err(Error::conflict(
+                ConflictKind::AlreadyRegistered,
+                "this e-mail is already registered for this forum; its manage link has been e-mailed to it",
+            )));
+            continue;
+        }
+        let mut r = job.row;
+        r.seq = ctr.next_seq;
+        ctr.next_seq += 1;
+        r.created_at = now;
+        r.updated_at = now;
+        let kind;
+        if approval {
+            r.status = Status::Pending.as_str().into();
+            ctr.pending_count += 1;
+            kind = "received";
+        } else if seat_free(forum.capacity, ctr.confirmed_count) && ctr.waitlisted_count == 0 {
+            r.status = Status::Confirmed.as_str().into();
+            ctr.confirmed_count += 1;
+            kind = "confirmed";
+        } else {
+            r.status = Status::Waitlisted.as_str().into();
+            ctr.waitlisted_count += 1;
+            kind = "waitlisted";
+        }
+        let n = bump(&mut r.mail_counts, kind);
+        let t = accounts::new_token(MANAGE_TOKEN_PREFIX);
+        let url = manage_url(&forum.slug, r.id, &t);
+        let mut data = serde_json::json!({
+            "forum": forum_data(&forum),
+            "registration_id": r.id,
+            "manage_url": url,
+        });
+        if kind == "confirmed" {
+            data["check_in_code"] = serde_json::json!(r.check_in_code);
+        }
+        let dedupe_key = if kind == "received" {
+            format!("registration.received:{}", r.id)
+        } else {
+            format!("registration.{kind}:{}:{n}", r.id)
+        };
+        mails.push(NewNotification {
+            forum_id,
+            kind: format!("registration.{kind}"),
+            recipient_email: r.email.clone(),
+            recipient_name: r.name.clone(),
+            language: r.language.clone(),
+            data,
+            dedupe_key,
+            send_after: None,
+        });
+        tokens.push(token::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            forum_id: Set(forum_id),
+            registration_id: Set(r.id),
+            token_hash: Set(accounts::hash_token(&t)),
+            created_at: Set(now),
+            revoked_at: Set(None),
+        });
+        known.insert(r.email.clone(), r.id);
+        let mut view = RegistrationView::from(&r);
+        if r.status == "waitlisted" {
+            view.waitlist_position = Some(ctr.waitlisted_count as i64);
+        }
+        let created = RegistrationCreated {
+            registration: view,
+            manage_token: t,
+            manage_url: url,
+        };
+        if let Some(k) = &job.idempotency_key {
+            let mut stored = serde_json::to_value(&created).unwrap_or_default();
+            // Never keep a token in clear: a replay mints a new one.
+            stored["manage_token"] = serde_json::json!("");
+            stored["manage_url"] = serde_json::json!("");
+            keys_rows.push(idempotency::ActiveModel {
+                forum_id: Set(forum_id),
+                key: Set(k.clone()),
+                fingerprint: Set(job.fingerprint.clone()),
+                status_code: Set(201),
+                response: Set(stored),
+                created_at: Set(now),
+            });
+        }
+        rows.push(r.into_active_model());
+        results.push(Ok(Outcome::Created(Box::new(created))));
+    }
+    for chunk in rows.chunks(200) {
+        registration::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for chunk in tokens.chunks(500) {
+        token::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for chunk in keys_rows.chunks(500) {
+        idempotency::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for m in mails {
+        notifications::enqueue(&txn, m).await?;
+    }
+    save_counters(&txn, &ctr).await?;
+    txn.commit().await?;
+    Ok(results)
+}
+
+/// E-mails a new manage link for the registration `id` unless one went out in this minute
+/// (dedupe key `registration.manage_link:<id>:<minute>`).
+async fn resend_link_in(
+    txn: &impl ConnectionTrait,
+    forum: &Forum,
+    id: Uuid,
+    email: &str,
+) -> Result<()> {
+    let Some(r) = registration::Entity::find_by_id(id).one(txn).await? else {
+        return Ok(());
+    };
+    let minute = crate::db::now().timestamp() / 60;
+    let dedupe_key = format!("registration.manage_link:{id}:{minute}");
+    let exists = notifications::entity::Entity::find()
+        .filter(notifications::entity::Column::DedupeKey.eq(dedupe_key.clone()))
+        .count(txn)
+        .await?
+        > 0;
+    if exists {
+        return Ok(());
+    }
+    let t = mint_token(txn, &r).await?;
+    notifications::enqueue(
+        txn,
+        NewNotification {
+            forum_id: forum.id,
+            kind: "registration.manage_link".into(),
+            recipient_email: email.to_owned(),
+            recipient_name: r.name.clone(),
+            language: r.language.clone(),
+            data: serde_json::json!({
+                "forum": forum_data(forum),
+                "manage_url": manage_url(&forum.slug, id, &t),
+            }),
+            dedupe_key,
+            send_after: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// `POST /forums/{slug}/registrations/resend-link`: e-mails the manage link of the
+/// registration with this e-mail, if there is one (at most once a minute). The answer is
+/// the same whether or not one exists. Errors: 404 forum; 422 e-mail.
+pub async fn resend_link(db: &DatabaseConnection, slug: &str, email: &str) -> Result<()> {
+    let email = accounts::normalise_email("email", email)?;
+    let access = forums::find_visible(db, &Caller::Anonymous, slug).await?;
+    let txn = crate::db::begin_write(db).await?;
+    let found = registration::Entity::find()
+        .filter(registration::Column::ForumId.eq(access.forum.id))
+        .filter(registration::Column::Email.eq(email.clone()))
+        .one(&txn)
+        .await?;
+    if let Some(r) = found {
+        resend_link_in(&txn, &access.forum, r.id, &email).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Access to one registration
+
+/// Resolves the forum and registration `id` for `actor`: a participant token reaches
+/// only its own registration (404 otherwise; unknown or revoked token → 401); staff need
+/// `min` on the forum (401/403/404 as [`forums::find_for_write`]).
+pub async fn resolve(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+    min: Role,
+) -> Result<(Forum, Registration)> {
+    match actor {
+        Actor::Participant(t) => {
+            let tok = token::Entity::find()
+                .filter(token::Column::TokenHash.eq(accounts::hash_token(t)))
+                .one(db)
+                .await?;
+            let tok = match tok {
+                Some(t) if t.revoked_at.is_none() => t,
+                _ => return Err(Error::Unauthenticated),
+            };
+            let forum = forums::entity::Entity::find()
+                .filter(forums::entity::Column::Slug.eq(slug))
+                .one(db)
+                .await?
+                .ok_or(Error::NotFound("registration"))?;
+            if tok.registration_id != id || tok.forum_id != forum.id {
+                return Err(Error::NotFound("registration"));
+            }
+            let r = registration::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .ok_or(Error::NotFound("registration"))?;
+            Ok((forum, r))
+        }
+        Actor::Staff(caller) => {
+            let a = forums::find_for_write(db, caller, slug, min).await?;
+            let r = registration::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .filter(|r| r.forum_id == a.forum.id)
+                .ok_or(Error::NotFound("registration"))?;
+            Ok((a.forum, r))
+        }
+    }
+}
+
+/// Locks one registration row (PostgreSQL `FOR UPDATE`) and returns it fresh.
+pub(crate) async fn lock_registration(
+    txn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Registration> {
+    registration::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(Error::NotFound("registration"))
+}
+
+async fn with_position(db: &impl ConnectionTrait, r: &Registration) -> Result<RegistrationView> {
+    let mut v = RegistrationView::from(r);
+    if r.status == "waitlisted" {
+        let ahead = registration::Entity::find()
+            .filter(registration::Column::ForumId.eq(r.forum_id))
+            .filter(registration::Column::Status.eq("waitlisted"))
+            .filter(registration::Column::Seq.lte(r.seq))
+            .count(db)
+            .await?;
+        v.waitlist_position = Some(ahead as i64);
+    }
+    Ok(v)
+}
+
+/// Reads one registration (its holder, or check-in staff and up).
+pub async fn get(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+) -> Result<RegistrationView> {
+    let (_, r) = resolve(db, actor, slug, id, Role::Checkin).await?;
+    with_position(db, &r).await
+}
+
+/// Updates a registration's own fields (holder or organizer). Errors: 401/403/404; 422;
+/// 409 `invalid-state` once cancelled or rejected.
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+    p: RegistrationPatch,
+) -> Result<RegistrationView> {
+    let txn = crate::db::begin_write(db).await?;
+    let (forum, _) = resolve(&txn, actor, slug, id, Role::Organizer).await?;
+    let mut r = lock_registration(&txn, id).await?;
+    if matches!(
+        Status::parse(&r.status),
+        Status::Cancelled | Status::Rejected
+    ) {
+        return Err(Error::conflict(
+            ConflictKind::InvalidState,
+            format!("a {} registration cannot be changed", r.status),
+        ));
+    }
+    let before = r.clone();
+    let mut errs = vec![];
+    if let Some(v) = p.name {
+        r.name = text_field(&mut errs, "name", Some(v), 200);
+        if r.name.is_empty() {
+            errs.push(FieldError::new("name", "is required"));
+        }
+    }
+    if let Some(v) = p.organization {
+        r.organization = text_field(&mut errs, "organization", Some(v), 200);
+    }
+    if let Some(v) = p.position {
+        r.position = text_field(&mut errs, "position", Some(v), 200);
+    }
+    if let Some(v) = p.category {
+        r.category = v.as_str().into();
+    }
+    if let Some(v) = p.city {
+        r.city = text_field(&mut errs, "city", Some(v), 200);
+    }
+    if let Some(v) = p.country {
+        r.country = check_country(&mut errs, Some(v));
+    }
+    if let Some(v) = p.language {
+        r.language = check_language(&mut errs, Some(v));
+    }
+    if let Some(v) = p.accessibility_needs {
+        r.accessibility_needs = text_field(&mut errs, "accessibility_needs", Some(v), 2000);
+    }
+    if let Some(v) = p.public_consent {
+        r.public_consent = v;
+    }
+    if let Some(a) = p.answers {
+        let form = questions_of(&txn, forum.id).await?;
+        errs.extend(validate_answers(&form.questions, &a));
+        r.answers = serde_json::json!(a);
+    }
+    if !errs.is_empty() {
+        return Err(Error::Validation(errs));
+    }
+    if r != before {
+        r.version += 1;
+        r.updated_at = crate::db::now();
+        r = save_registration(&txn, &r).await?;
+    }
+    let v = with_position(&txn, &r).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// Revokes every manage token of the registration and returns a new one (holder or
+/// organizer). The old tokens answer 401 from now on.
+pub async fn rotate_token(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+) -> Result<RegistrationCreated> {
+    let txn = crate::db::begin_write(db).await?;
+    let (forum, r) = resolve(&txn, actor, slug, id, Role::Organizer).await?;
+    token::Entity::update_many()
+        .col_expr(
+            token::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(crate::db::now()),
+        )
+        .filter(token::Column::RegistrationId.eq(id))
+        .filter(token::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    let t = mint_token(&txn, &r).await?;
+    let v = with_position(&txn, &r).await?;
+    txn.commit().await?;
+    Ok(RegistrationCreated {
+        registration: v,
+        manage_url: manage_url(&forum.slug, id, &t),
+        manage_token: t,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Transitions
+
+/// Promotes the longest-waiting people while seats are free, once per free seat. Runs
+/// with the counter row locked; `ctr` is updated (the caller saves it).
+pub(crate) async fn promote_waiting(
+    txn: &impl ConnectionTrait,
+    forum: &Forum,
+    ctr: &mut counters::Model,
+) -> Result<Vec<Uuid>> {
+    let mut promoted = vec![];
+    while ctr.waitlisted_count > 0 && seat_free(forum.capacity, ctr.confirmed_count) {
+        let free = match forum.capacity {
+            Some(c) => (c - ctr.confirmed_count).min(ctr.waitlisted_count),
+            None => ctr.waitlisted_count,
+        };
+        let next = registration::Entity::find()
+            .filter(registration::Column::ForumId.eq(forum.id))
+            .filter(registration::Column::Status.eq("waitlisted"))
+            .order_by_asc(registration::Column::Seq)
+            .limit(free.max(1) as u64)
+            .lock_exclusive()
+            .all(txn)
+            .await?;
+        if next.is_empty() {
+            tracing::error!(forum = %forum.id, "wait-list counter says more than the rows");
+            break;
+        }
+        for mut r in next {
+            r.status = Status::Confirmed.as_str().into();
+            r.version += 1;
+            r.updated_at = crate::db::now();
+            ctr.waitlisted_count -= 1;
+            ctr.confirmed_count += 1;
+            let code = r.check_in_code.clone();
+            notify(
+                txn,
+                forum,
+                &mut r,
+                "promoted",
+                serde_json::json!({"check_in_code": code}),
+                true,
+            )
+            .await?;
+            save_registration(txn, &r).await?;
+            promoted.push(r.id);
+        }
+    }
+    Ok(promoted)
+}
+
+/// Called by [`forums::update`] in its transaction when the capacity changed: a higher
+/// capacity promotes from the wait-list; a lower one never promotes or un-confirms.
+pub async fn capacity_changed(txn: &impl ConnectionTrait, forum: &Forum) -> Result<()> {
+    let mut ctr = lock_counters(txn, forum.id).await?;
+    let promoted = promote_waiting(txn, forum, &mut ctr).await?;
+    if !promoted.is_empty() {
+        save_counters(txn, &ctr).await?;
+    }
+    Ok(())
+}
+
+/// Body of cancel / reject.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    /// Why (≤ 2000 characters), shown to the participant.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Body of `POST …/{id}/promote`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteOptions {
+    /// Raise the forum's capacity by one to make room when no seat is free.
+    #[serde(default)]
+    pub raise_capacity: bool,
+}
+
+fn reason_text(r: Option<String>) -> Result<Option<String>> {
+    let r = r.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    if r.as_ref().is_some_and(|s| s.chars().count() > 2000) {
+        return Err(Error::field("reason", "at most 2000 characters"));
+    }
+    Ok(r)
+}
+
+/// Takes a registration out (to `cancelled` or `rejected`) with the counter row locked:
+/// frees its seat (promoting the next in line) and its session seats.
+async fn leave(
+    txn: &impl ConnectionTrait,
+    forum: &Forum,
+    ctr: &mut counters::Model,
+    mut r: Registration,
+    to: Status,
+    reason: Option<String>,
+    by: &str,
+) -> Result<Registration> {
+    let from = Status::parse(&r.status);
+    match from {
+        Status::Confirmed => ctr.confirmed_count -= 1,
+        Status::Waitlisted => ctr.waitlisted_count -= 1,
+        Status::Pending => ctr.pending_count -= 1,
+        Status::Cancelled | Status::Rejected => {}
+    }
+    r.status = to.as_str().into();
+    r.status_reason = reason.clone();
+    r.version += 1;
+    r.updated_at = crate::db::now();
+    let (kind, extra) = if to == Status::Rejected {
+        ("rejected", serde_json::json!({"reason": reason}))
+    } else {
+        ("cancelled", serde_json::json!({"reason": reason, "by": by}))
+    };
+    notify(txn, forum, &mut r, kind, extra, false).await?;
+    let r = save_registration(txn, &r).await?;
+    signups::release_all(txn, forum, r.id).await?;
+    if from == Status::Confirmed {
+        promote_waiting(txn, forum, ctr).await?;
+    }
+    Ok(r)
+}
+
+/// Cancels a registration (holder or organizer), with an optional reason. Idempotent on a
+/// cancelled one. Frees the seat and session seats; the next in line is promoted in the
+/// same transaction. Errors: 401/403/404; 409 `invalid-state` when rejected.
+pub async fn cancel(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+    reason: Reason,
+) -> Result<RegistrationView> {
+    let reason = reason_text(reason.reason)?;
+    let txn = crate::db::begin_write(db).await?;
+    let (forum, _) = resolve(&txn, actor, slug, id, Role::Organizer).await?;
+    let mut ctr = lock_counters(&txn, forum.id).await?;
+    let forum = forums::by_id(&txn, forum.id).await?;
+    let r = lock_registration(&txn, id).await?;
+    let by = if matches!(actor, Actor::Participant(_)) {
+        "participant"
+    } else {
+        "organizer"
+    };
+    let r = match Status::parse(&r.status) {
+        Status::Cancelled => r,
+        Status::Rejected => {
+            return Err(Error::conflict(
+                ConflictKind::InvalidState,
+                "a rejected registration cannot be cancelled",
+            ))
+        }
+        _ => {
+            let r = leave(&txn, &forum, &mut ctr, r, Status::Cancelled, reason, by).await?;
+            save_counters(&txn, &ctr).await?;
+            r
+        }
+    };
+    let v = RegistrationView::from(&r);
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// Rejects a registration (organizer), from pending, wait-listed or confirmed. Idempotent
+/// on a rejected one. Errors: 401/403/404; 409 `invalid-state` when cancelled.
+pub async fn reject(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    id: Uuid,
+    reason: Reason,
+) -> Result<RegistrationView> {
+    let reason = reason_text(reason.reason)?;
+    let txn = crate::db::begin_write(db).await?;
+    let actor = Actor::Staff(caller.clone());
+    let (forum, _) = resolve(&txn, &actor, slug, id, Role::Organizer).await?;
+    let mut ctr = lock_counters(&txn, forum.id).await?;
+    let forum = forums::by_id(&txn, forum.id).await?;
+    let r = lock_registration(&txn, id).await?;
+    let r = match Status::parse(&r.status) {
+        Status::Rejected => r,
+        Status::Cancelled => {
+            return Err(Error::conflict(
+                ConflictKind::InvalidState,
+                "a cancelled registration cannot be rejected",
+            ))
+        }
+        _ => {
+            let r = leave(
+                &txn,
+                &forum,
+                &mut ctr,
+                r,
+                Status::Rejected,
+                reason,
+                "organizer",
+            )
+            .await?;
+            save_counters(&txn, &ctr).await?;
+            r
+        }
+    };
+    let v = RegistrationView::from(&r);
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// Approves a pending registration (organizer): confirmed when a seat is free, else
+/// wait-listed at the end. Idempotent on a confirmed or wait-listed one.
+/// Errors: 401/403/404; 409 `invalid-state` when rejected or cancelled.
+pub async fn approve(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    id: Uuid,
+) -> Result<RegistrationView> {
+    let txn = crate::db::begin_write(db).await?;
+    let actor = Actor::Staff(caller.clone());
+    let (forum, _) = resolve(&txn, &actor, slug, id, Role::Organizer).await?;
+    let mut ctr = lock_counters(&txn, forum.id).await?;
+    let forum = forums::by_id(&txn, forum.id).await?;
+    let mut r = lock_registration(&txn, id).await?;
+    match Status::parse(&r.status) {
+        Status::Confirmed | Status::Waitlisted => {}
+        Status::Rejected | Status::Cancelled => {
+            return Err(Error::conflict(
+                ConflictKind::InvalidState,
+                format!("a {} registration cannot be approved", r.status),
+            ))
+        }
+        Status::Pending => {
+            ctr.pending_count -= 1;
+            r.version += 1;
+            r.updated_at = crate::db::now();
+            if seat_free(forum.capacity, ctr.confirmed_count) && ctr.waitlisted_count == 0 {
+                r.status = Status::Confirmed.as_str().into();
+                ctr.confirmed_count += 1;
+                let code = r.check_in_code.clone();
+                notify(
+                    &txn,
+                    &forum,
+                    &mut r,
+                    "confirmed",
+                    serde_json::json!({"check_in_code": code}),
+                    true,
+                )
+                .await?;
+            } else {
+                r.status = Status::Waitlisted.as_str().into();
+                r.seq = ctr.next_seq;
+                ctr.next_seq += 1;
+                ctr.waitlisted_count += 1;
+                notify(
+                    &txn,
+                    &forum,
+                    &mut r,
+                    "waitlisted",
+                    serde_json::json!({}),
+                    true,
+                )
+                .await?;
+            }
+            r = save_registration(&txn, &r).await?;
+            save_counters(&txn, &ctr).await?;
+        }
+    }
+    let v = with_position(&txn, &r).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// Moves a wait-listed person to confirmed by hand (organizer), ahead of the queue. Needs
+/// a free seat — or `raise_capacity`, which raises the forum's capacity by one in the same
+/// transaction. Errors: 401/403/404; 409 `invalid-state` unless wait-listed, 409
+/// `capacity-reached` when no seat is free.
+pub async fn promote(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    id: Uuid,
+    opts: PromoteOptions,
+) -> Result<RegistrationView> {
+    let txn = crate::db::begin_write(db).await?;
+    let actor = Actor::Staff(caller.clone());
+    let (forum, _) = resolve(&txn, &actor, slug, id, Role::Organizer).await?;
+    crate::db::lock_forum(&txn, forum.id).await?;
+    let mut ctr = lock_counters(&txn, forum.id).await?;
+    let mut forum = forums::by_id(&txn, forum.id).await?;
+    let mut r = lock_registration(&txn, id).await?;
+    if r.status != "waitlisted" {
+        return Err(Error::conflict(
+            ConflictKind::InvalidState,
+            format!(
+                "only a wait-listed registration can be promoted; this one is {}",
+                r.status
+            ),
+        ));
+    }
+    if !seat_free(forum.capacity, ctr.confirmed_count) {
+        if !opts.raise_capacity {
+            return Err(Error::conflict(
+                ConflictKind::CapacityReached,
+                "no seat is free; cancel someone, raise the capacity, or send raise_capacity: true",
+            ));
+        }
+        let cap = forum.capacity.unwrap_or(0).max(ctr.confirmed_count) + 1;
+        let mut am = forum.clone().into_active_model();
+        am.capacity = Set(Some(cap));
+        am.version = Set(forum.version + 1);
+        am.updated_at = Set(crate::db::now());
+        forum = am.update(&txn).await?;
+    }
+    r.status = Status::Confirmed.as_str().into();
+    r.version += 1;
+    r.updated_at = crate::db::now();
+    ctr.waitlisted_count -= 1;
+    ctr.confirmed_count += 1;
+    let code = r.check_in_code.clone();
+    notify(
+        &txn,
+        &forum,
+        &mut r,
+        "promoted",
+        serde_json::json!({"check_in_code": code}),
+        true,
+    )
+    .await?;
+    let r = save_registration(&txn, &r).await?;
+    save_counters(&txn, &ctr).await?;
+    let v = RegistrationView::from(&r);
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// Seat counters of a forum as stored (for checks and stats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Counters {
+    /// Confirmed registrations.
+    pub confirmed: i32,
+    /// Wait-listed registrations.
+    pub waitlisted: i32,
+    /// Pending registrations.
+    pub pending: i32,
+    /// Checked-in registrations.
+    pub checked_in: i32,
+}
+
+/// The stored counters of a forum (zeros before the first registration).
+pub async fn counters_of(db: &impl ConnectionTrait, forum_id: Uuid) -> Result<Counters> {
+    Ok(
+        match counters::Entity::find_by_id(forum_id).one(db).await? {
+            Some(c) => Counters {
+                confirmed: c.confirmed_count,
+                waitlisted: c.waitlisted_count,
+                pending: c.pending_count,
+                checked_in: c.checked_in_count,
+            },
+            None => Counters {
+                confirmed: 0,
+                waitlisted: 0,
+                pending: 0,
+                checked_in: 0,
+            },
+        },
+    )
+}

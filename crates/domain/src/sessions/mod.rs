@@ -853,6 +853,7 @@ pub async fn update(
     crate::db::lock_forum(&txn, access.forum.id).await?;
     let current = find_in(&txn, access.forum.id, id).await?;
     util::check_if_match(if_match, current.version)?;
+    let before = current.clone();
     let old_people = people_of(&txn, id).await?;
     let mut s = current.clone();
     if let Some(v) = patch.kind {
@@ -924,6 +925,10 @@ pub async fn update(
         }
         crate::db::touch_programme(&txn, access.forum.id).await?;
         notify_speakers(&txn, &access.forum, &current, &saved, &people).await?;
+        // Seats: a cancelled session releases everyone, a moved one tells them, a
+        // larger one promotes from its wait-list — all in this transaction.
+        crate::registrations::signups::session_changed(&txn, &access.forum, &before, &saved)
+            .await?;
         saved
     };
     let view = views(&txn, &access, vec![saved]).await?.remove(0);

@@ -1,0 +1,618 @@
+//! Session sign-ups: a confirmed participant takes a seat (or a wait-list place) in a
+//! session. Same rules as the forum: the session's `session_seat_counters` row is locked
+//! for every seat change, seats ≤ capacity (the session's own, else its room's), freed
+//! seats go to the lowest `seq` in the same transaction. One person is never signed up
+//! (seat or wait-list) for two overlapping live sessions.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::entity::{registration, session_counters, signup};
+use super::{bump, forum_data, lock_registration, resolve, seat_free, Actor, Status};
+use crate::accounts::Role;
+use crate::error::{ConflictKind, ConflictingSession, Error, Result};
+use crate::forums::Forum;
+use crate::notifications::{self, NewNotification};
+use crate::sessions::entity::session;
+
+/// A sign-up as shown to its holder.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SignupView {
+    /// Sign-up id.
+    pub id: Uuid,
+    /// The session.
+    pub session_id: Uuid,
+    /// Its title.
+    pub title: String,
+    /// Start (UTC).
+    pub starts_at: DateTime<Utc>,
+    /// End (UTC).
+    pub ends_at: DateTime<Utc>,
+    /// `confirmed` (a seat), `waitlisted`, `left` or `lost`.
+    pub status: String,
+    /// 1-based wait-list place, when wait-listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waitlist_position: Option<i64>,
+    /// When checked in at the session (UTC).
+    pub checked_in_at: Option<DateTime<Utc>>,
+}
+
+/// The seats of a session: its own capacity, else its room's; `None` = unlimited.
+pub async fn effective_capacity(
+    db: &impl ConnectionTrait,
+    s: &session::Model,
+) -> Result<Option<i32>> {
+    if s.capacity.is_some() {
+        return Ok(s.capacity);
+    }
+    match s.room_id {
+        Some(r) => Ok(crate::rooms::entity::Entity::find_by_id(r)
+            .one(db)
+            .await?
+            .and_then(|r| r.capacity)),
+        None => Ok(None),
+    }
+}
+
+/// Locks a session's counter row (creating it on first use).
+pub(crate) async fn lock_session_counters(
+    txn: &impl ConnectionTrait,
+    forum_id: Uuid,
+    session_id: Uuid,
+) -> Result<session_counters::Model> {
+    if let Some(c) = session_counters::Entity::find_by_id(session_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+    {
+        return Ok(c);
+    }
+    session_counters::Entity::insert(session_counters::ActiveModel {
+        session_id: Set(session_id),
+        forum_id: Set(forum_id),
+        confirmed_count: Set(0),
+        waitlisted_count: Set(0),
+        checked_in_count: Set(0),
+        next_seq: Set(1),
+    })
+    .on_conflict(
+        OnConflict::column(session_counters::Column::SessionId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    session_counters::Entity::find_by_id(session_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(Error::NotFound("session"))
+}
+
+pub(crate) async fn save_session_counters(
+    txn: &impl ConnectionTrait,
+    c: &session_counters::Model,
+) -> Result<()> {
+    let mut am = c.clone().into_active_model();
+    am.confirmed_count = Set(c.confirmed_count);
+    am.waitlisted_count = Set(c.waitlisted_count);
+    am.checked_in_count = Set(c.checked_in_count);
+    am.next_seq = Set(c.next_seq);
+    am.update(txn).await?;
+    Ok(())
+}
+
+async fn save_signup(txn: &impl ConnectionTrait, s: &signup::Model) -> Result<signup::Model> {
+    let mut am = s.clone().into_active_model().reset_all();
+    am.id = sea_orm::ActiveValue::Unchanged(s.id);
+    Ok(am.update(txn).await?)
+}
+
+/// `data.session` of notifications (see NOTIFICATIONS.md).
+pub async fn session_data(
+    db: &impl ConnectionTrait,
+    s: &session::Model,
+) -> Result<serde_json::Value> {
+    let room = match s.room_id {
+        Some(r) => crate::rooms::entity::Entity::find_by_id(r)
+            .one(db)
+            .await?
+            .map(|r| r.name),
+        None => None,
+    };
+    Ok(serde_json::json!({
+        "id": s.id, "guid": s.guid, "title": s.title,
+        "starts_at": s.starts_at, "ends_at": s.ends_at, "room": room,
+        "sequence": (s.version - 1).max(0), "status": s.status,
+    }))
+}
+
+/// Writes `signup.<kind>` for sign-up `su` to its participant (counting repeats).
+async fn notify_signup(
+    txn: &impl ConnectionTrait,
+    forum: &Forum,
+    su: &mut signup::Model,
+    s: &session::Model,
+    kind: &str,
+    reason: Option<&str>,
+) -> Result<()> {
+    let Some(r) = registration::Entity::find_by_id(su.registration_id)
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let n = bump(&mut su.mail_counts, kind);
+    let mut data = serde_json::json!({
+        "forum": forum_data(forum),
+        "registration_id": r.id,
+        "session": session_data(txn, s).await?,
+    });
+    if let Some(reason) = reason {
+        data["reason"] = serde_json::json!(reason);
+    }
+    notifications::enqueue(
+        txn,
+        NewNotification {
+            forum_id: forum.id,
+            kind: format!("signup.{kind}"),
+            recipient_email: r.email,
+            recipient_name: r.name,
+            language: r.language,
+            data,
+            dedupe_key: format!("signup.{kind}:{}:{n}", su.id),
+            send_after: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Promotes wait-listed sign-ups of session `s` while seats are free (counters locked).
+async fn promote_session(
+    txn: &impl ConnectionTrait,
+    forum: &Forum,
+    s: &session::Model,
+    ctr: &mut session_counters::Model,
+) -> Result<()> {
+    if s.status != "scheduled" {
+        return Ok(());
+    }
+    let cap = effective_capacity(txn, s).await?;
+    while ctr.waitlisted_count > 0 && seat_free(cap, ctr.confirmed_count) {
+        let free = cap.map_or(ctr.waitlisted_count, |c| {
+            (c - ctr.confirmed_count).min(ctr.waitlisted_count)
+        });
+        let next = signup::Entity::find()
+            .filter(signup::Column::SessionId.eq(s.id))
+            .filter(signup::Column::Status.eq("waitlisted"))
+            .order_by_asc(signup::Column::Seq)
+            .limit(free.max(1) as u64)
+            .lock_exclusive()
+            .all(txn)
+            .await?;
+        if next.is_empty() {
+            tracing::error!(session = %s.id, "session wait-list counter says more than the rows");
+            break;
+        }
+        for mut su in next {
+            su.status = "confirmed".into();
+            su.updated_at = crate::db::now();
+            ctr.waitlisted_count -= 1;
+            ctr.confirmed_count += 1;
+            notify_signup(txn, forum, &mut su, s, "promoted", None).await?;
+            save_signup(txn, &su).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Releases every live sign-up of registration `reg_id` (it was cancelled or rejected):
+/// seats go to the next in line of each session. No `signup.lost` mail: the participant
+/// is told about the registration itself.
+pub(crate) async fn release_all(
+    txn: &impl ConnectionTrait,
+    forum: &Forum,
+    reg_id: Uuid,
+) -> Result<()> {
+    let live = signup::Entity::find()
+        .filter(signup::Column::RegistrationId.eq(reg_id))
+        .filter(signup::Column::Status.is_in(["confirmed", "waitlisted"]))
+        .order_by_asc(signup::Column::SessionId)
+        .all(txn)
+        .await?;
+    for mut su in live {
+        let mut ctr = lock_session_counters(txn, forum.id, su.session_id).await?;
+        let was_seat = su.status == "confirmed";
+        if was_seat {
+            ctr.confirmed_count -= 1;
+        } else {
+            ctr.waitlisted_count -= 1;
+        }
+        su.status = "lost".into();
+        su.updated_at = crate::db::now();
+        save_signup(txn, &su).await?;
+        if was_seat {
+            if let Some(s) = session::Entity::find_by_id(su.session_id).one(txn).await? {
+                promote_session(txn, forum, &s, &mut ctr).await?;
+            }
+        }
+        save_session_counters(txn, &ctr).await?;
+    }
+    Ok(())
+}
+
+async fn view(
+    db: &impl ConnectionTrait,
+    su: &signup::Model,
+    s: &session::Model,
+) -> Result<SignupView> {
+    let waitlist_position = if su.status == "waitlisted" {
+        Some(
+            signup::Entity::find()
+                .filter(signup::Column::SessionId.eq(su.session_id))
+                .filter(signup::Column::Status.eq("waitlisted"))
+                .filter(signup::Column::Seq.lte(su.seq))
+                .count(db)
+                .await? as i64,
+        )
+    } else {
+        None
+    };
+    Ok(SignupView {
+        id: su.id,
+        session_id: s.id,
+        title: s.title.clone(),
+        starts_at: s.starts_at,
+        ends_at: s.ends_at,
+        status: su.status.clone(),
+        waitlist_position,
+        checked_in_at: su.checked_in_at,
+    })
+}
+
+async fn session_in(db: &impl ConnectionTrait, forum_id: Uuid, id: Uuid) -> Result<session::Model> {
+    session::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|s| s.forum_id == forum_id)
+        .ok_or(Error::NotFound("session"))
+}
+
+/// Signs registration `reg_id` up for session `session_id` (holder or organizer): a seat
+/// when one is free, else the wait-list. Idempotent while signed up.
+/// Errors: 401/403/404; 409 `registration-not-confirmed`; 409 `invalid-state` for a
+/// cancelled session; 409 `session-clash` naming the overlapping session.
+pub async fn join(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    reg_id: Uuid,
+    session_id: Uuid,
+) -> Result<SignupView> {
+    let txn = crate::db::begin_write(db).await?;
+    let (forum, _) = resolve(&txn, actor, slug, reg_id, Role::Organizer).await?;
+    let r = lock_registration(&txn, reg_id).await?;
+    if Status::parse(&r.status) != Status::Confirmed {
+        return Err(Error::conflict(
+            ConflictKind::RegistrationNotConfirmed,
+            format!(
+                "only confirmed participants can sign up for sessions; this registration is {}",
+                r.status
+            ),
+        ));
+    }
+    let s0 = session_in(&txn, forum.id, session_id).await?;
+    let existing = signup::Entity::find()
+        .filter(signup::Column::SessionId.eq(session_id))
+        .filter(signup::Column::RegistrationId.eq(reg_id))
+        .one(&txn)
+        .await?;
+    if let Some(su) = &existing {
+        if su.status == "confirmed" || su.status == "waitlisted" {
+            let v = view(&txn, su, &s0).await?;
+            txn.commit().await?;
+            return Ok(v);
+        }
+    }
+    // Overlap with the person's other live sign-ups (seat or wait-list).
+    let mine: Vec<Uuid> = signup::Entity::find()
+        .select_only()
+        .column(signup::Column::SessionId)
+        .filter(signup::Column::RegistrationId.eq(reg_id))
+        .filter(signup::Column::Status.is_in(["confirmed", "waitlisted"]))
+        .into_tuple::<Uuid>()
+        .all(&txn)
+        .await?;
+    if !mine.is_empty() {
+        let clash = session::Entity::find()
+            .filter(session::Column::Id.is_in(mine))
+            .filter(session::Column::Status.eq("scheduled"))
+            .filter(session::Column::StartsAt.lt(s0.ends_at))
+            .filter(session::Column::EndsAt.gt(s0.starts_at))
+            .order_by_asc(session::Column::StartsAt)
+            .one(&txn)
+            .await?;
+        if let Some(c) = clash {
+            return Err(Error::Conflict {
+                kind: ConflictKind::SessionClash,
+                message: format!(
+                    "you are already signed up for \"{}\", which overlaps this session",
+                    c.title
+                ),
+                session: Some(ConflictingSession {
+                    id: c.id,
+                    guid: c.guid,
+                    title: c.title,
+                    starts_at: c.starts_at,
+                    ends_at: c.ends_at,
+                }),
+                errors: vec![],
+            });
+        }
+    }
+    let mut ctr = lock_session_counters(&txn, forum.id, session_id).await?;
+    // Read again under the lock: a concurrent cancellation or capacity change committed.
+    let s = session_in(&txn, forum.id, session_id).await?;
+    if s.status != "scheduled" {
+        return Err(Error::conflict(
+            ConflictKind::InvalidState,
+            "this session is cancelled",
+        ));
+    }
+    let cap = effective_capacity(&txn, &s).await?;
+    let seat = seat_free(cap, ctr.confirmed_count) && ctr.waitlisted_count == 0;
+    let now = crate::db::now();
+    let mut su = match existing {
+        Some(mut su) => {
+            su.updated_at = now;
+            su.checked_in_at = None;
+            su
+        }
+        None => signup::Model {
+            id: Uuid::new_v4(),
+            forum_id: forum.id,
+            session_id,
+            registration_id: reg_id,
+            status: String::new(),
+            seq: 0,
+            checked_in_at: None,
+            mail_counts: serde_json::json!({}),
+            created_at: now,
+            updated_at: now,
+        },
+    };
+    let is_new = su.status.is_empty();
+    su.seq = ctr.next_seq;
+    ctr.next_seq += 1;
+    let kind = if seat {
+        ctr.confirmed_count += 1;
+        su.status = "confirmed".into();
+        "confirmed"
+    } else {
+        ctr.waitlisted_count += 1;
+        su.status = "waitlisted".into();
+        "waitlisted"
+    };
+    notify_signup(&txn, &forum, &mut su, &s, kind, None).await?;
+    let su = if is_new {
+        su.clone().into_active_model().insert(&txn).await?
+    } else {
+        save_signup(&txn, &su).await?
+    };
+    save_session_counters(&txn, &ctr).await?;
+    let v = view(&txn, &su, &s).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// Leaves a session (holder or organizer): the seat goes to the next in line. Idempotent.
+/// Errors: 401/403/404 (also when never signed up).
+pub async fn leave(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    reg_id: Uuid,
+    session_id: Uuid,
+) -> Result<SignupView> {
+    let txn = crate::db::begin_write(db).await?;
+    let (forum, _) = resolve(&txn, actor, slug, reg_id, Role::Organizer).await?;
+    lock_registration(&txn, reg_id).await?;
+    let s = session_in(&txn, forum.id, session_id).await?;
+    let mut su = signup::Entity::find()
+        .filter(signup::Column::SessionId.eq(session_id))
+        .filter(signup::Column::RegistrationId.eq(reg_id))
+        .one(&txn)
+        .await?
+        .ok_or(Error::NotFound("sign-up"))?;
+    if su.status == "confirmed" || su.status == "waitlisted" {
+        let mut ctr = lock_session_counters(&txn, forum.id, session_id).await?;
+        let was_seat = su.status == "confirmed";
+        if was_seat {
+            ctr.confirmed_count -= 1;
+        } else {
+            ctr.waitlisted_count -= 1;
+        }
+        su.status = "left".into();
+        su.updated_at = crate::db::now();
+        su = save_signup(&txn, &su).await?;
+        if was_seat {
+            promote_session(&txn, &forum, &s, &mut ctr).await?;
+        }
+        save_session_counters(&txn, &ctr).await?;
+    }
+    let v = view(&txn, &su, &s).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// A registration's sign-ups, by session start (holder or check-in staff and up).
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    reg_id: Uuid,
+) -> Result<Vec<SignupView>> {
+    let (_, _) = resolve(db, actor, slug, reg_id, Role::Checkin).await?;
+    let sus = signup::Entity::find()
+        .filter(signup::Column::RegistrationId.eq(reg_id))
+        .all(db)
+        .await?;
+    let mut out = vec![];
+    for su in sus {
+        if let Some(s) = session::Entity::find_by_id(su.session_id).one(db).await? {
+            out.push(view(db, &su, &s).await?);
+        }
+    }
+    out.sort_by_key(|v| (v.starts_at, v.session_id));
+    Ok(out)
+}
+
+/// The ids of the sessions where registration `reg_id` holds a seat.
+pub async fn seated_sessions(db: &impl ConnectionTrait, reg_id: Uuid) -> Result<Vec<Uuid>> {
+    Ok(signup::Entity::find()
+        .select_only()
+        .column(signup::Column::SessionId)
+        .filter(signup::Column::RegistrationId.eq(reg_id))
+        .filter(signup::Column::Status.eq("confirmed"))
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?)
+}
+
+/// Called by `sessions::update` inside its transaction (forum row locked) after a session
+/// changed. A cancelled session releases everyone: seat holders get `session.cancelled`,
+/// wait-listed people `signup.lost`. A moved session (time or room) sends
+/// `session.changed` to seat holders. A higher capacity promotes from the wait-list; a
+/// lower one never promotes or takes a seat away.
+pub async fn session_changed(
+    txn: &impl ConnectionTrait,
+    forum: &Forum,
+    before: &session::Model,
+    after: &session::Model,
+) -> Result<()> {
+    let any = signup::Entity::find()
+        .filter(signup::Column::SessionId.eq(after.id))
+        .filter(signup::Column::Status.is_in(["confirmed", "waitlisted"]))
+        .count(txn)
+        .await?;
+    if any == 0 {
+        return Ok(());
+    }
+    let mut ctr = lock_session_counters(txn, forum.id, after.id).await?;
+    let live = signup::Entity::find()
+        .filter(signup::Column::SessionId.eq(after.id))
+        .filter(signup::Column::Status.is_in(["confirmed", "waitlisted"]))
+        .order_by_asc(signup::Column::Seq)
+        .all(txn)
+        .await?;
+    let data = session_data(txn, after).await?;
+    if after.status == "cancelled" && before.status != "cancelled" {
+        for mut su in live {
+            if su.status == "confirmed" {
+                ctr.confirmed_count -= 1;
+                session_mail(
+                    txn,
+                    forum,
+                    &su,
+                    "session.cancelled",
+                    &data,
+                    None,
+                    &format!("session.cancelled:{}", after.id),
+                )
+                .await?;
+            } else {
+                ctr.waitlisted_count -= 1;
+                notify_signup(
+                    txn,
+                    forum,
+                    &mut su,
+                    after,
+                    "lost",
+                    Some("session cancelled"),
+                )
+                .await?;
+            }
+            su.status = "lost".into();
+            su.updated_at = crate::db::now();
+            save_signup(txn, &su).await?;
+        }
+        save_session_counters(txn, &ctr).await?;
+        return Ok(());
+    }
+    if after.status != "scheduled" {
+        return Ok(());
+    }
+    let moved = before.starts_at != after.starts_at
+        || before.ends_at != after.ends_at
+        || before.room_id != after.room_id;
+    if moved {
+        let room_before = match before.room_id {
+            Some(r) => crate::rooms::entity::Entity::find_by_id(r)
+                .one(txn)
+                .await?
+                .map(|r| r.name),
+            None => None,
+        };
+        let previous = serde_json::json!({
+            "starts_at": before.starts_at, "ends_at": before.ends_at, "room": room_before,
+        });
+        for su in live.iter().filter(|su| su.status == "confirmed") {
+            session_mail(
+                txn,
+                forum,
+                su,
+                "session.changed",
+                &data,
+                Some(previous.clone()),
+                &format!("session.changed:{}:{}", after.id, after.version),
+            )
+            .await?;
+        }
+    }
+    promote_session(txn, forum, after, &mut ctr).await?;
+    save_session_counters(txn, &ctr).await?;
+    Ok(())
+}
+
+async fn session_mail(
+    txn: &impl ConnectionTrait,
+    forum: &Forum,
+    su: &signup::Model,
+    kind: &str,
+    session: &serde_json::Value,
+    previous: Option<serde_json::Value>,
+    key_prefix: &str,
+) -> Result<()> {
+    let Some(r) = registration::Entity::find_by_id(su.registration_id)
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let mut data = serde_json::json!({"forum": forum_data(forum), "session": session});
+    if let Some(p) = previous {
+        data["previous"] = p;
+    }
+    notifications::enqueue(
+        txn,
+        NewNotification {
+            forum_id: forum.id,
+            kind: kind.into(),
+            dedupe_key: format!("{key_prefix}:{}", r.email),
+            recipient_email: r.email,
+            recipient_name: r.name,
+            language: r.language,
+            data,
+            send_after: None,
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,1043 @@
+//! Registration, wait-list, sign-ups, check-in: black-box against the binary, on SQLite
+//! and PostgreSQL (`CONVENE_TEST_DATABASE_URL`). Concurrency rules get concurrent tests.
+mod common;
+
+use std::collections::{HashMap, HashSet};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::task::JoinSet;
+
+struct Forum {
+    server: common::Server,
+    token: String,
+    slug: String,
+}
+
+impl Forum {
+    async fn new(capacity: Option<i32>, mode: &str) -> Forum {
+        Forum::with(common::Server::start().await, capacity, mode).await
+    }
+
+    async fn with(server: common::Server, capacity: Option<i32>, mode: &str) -> Forum {
+        let token = server.organizer_token("org@example.org");
+        let slug = "rush-2025".to_string();
+        let res = server
+            .client
+            .post(server.url("/api/v1/forums"))
+            .bearer_auth(&token)
+            .json(
+                &json!({"slug": slug, "title": "Rush forum", "time_zone": "Europe/Istanbul",
+                "first_day": "2030-11-26", "last_day": "2030-11-27", "capacity": capacity,
+                "registration_mode": mode, "city": "Gaziantep"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        let res = server
+            .client
+            .post(server.url(&format!("/api/v1/forums/{slug}/publish")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        Forum {
+            server,
+            token,
+            slug,
+        }
+    }
+
+    fn url(&self, rest: &str) -> String {
+        self.server
+            .url(&format!("/api/v1/forums/{}{}", self.slug, rest))
+    }
+
+    async fn register(&self, i: usize) -> (StatusCode, Value) {
+        register_at(&self.server.client, &self.url("/registrations"), i, None).await
+    }
+
+    async fn org(
+        &self,
+        method: reqwest::Method,
+        rest: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut rb = self
+            .server
+            .client
+            .request(method, self.url(rest))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let res = rb.send().await.unwrap();
+        let st = res.status();
+        let text = res.text().await.unwrap();
+        (
+            st,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn all(&self) -> Vec<Value> {
+        let mut out = vec![];
+        let mut cursor: Option<String> = None;
+        loop {
+            let q = match &cursor {
+                Some(c) => format!("/registrations?limit=500&cursor={c}"),
+                None => "/registrations?limit=500".into(),
+            };
+            let (st, page) = self.org(reqwest::Method::GET, &q, None).await;
+            assert_eq!(st, 200, "{page}");
+            out.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
+
+    async fn stats(&self) -> Value {
+        let (st, v) = self
+            .org(reqwest::Method::GET, "/registration-stats", None)
+            .await;
+        assert_eq!(st, 200, "{v}");
+        v
+    }
+
+    /// Counters equal row counts, and confirmed ≤ capacity when `cap` is given.
+    async fn assert_counters_match_rows(&self) -> Value {
+        let s = self.stats().await;
+        for st in ["confirmed", "waitlisted", "pending"] {
+            assert_eq!(
+                s["counters"][st].as_i64().unwrap(),
+                s["by_status"][st].as_i64().unwrap_or(0),
+                "counter {st} vs rows: {s}"
+            );
+        }
+        s
+    }
+
+    async fn outbox(&self, kind: &str) -> i64 {
+        outbox_count(&self.server, kind).await
+    }
+}
+
+fn body(i: usize) -> Value {
+    json!({"name": format!("Participant {i}"), "email": format!("p{i}@example.org"),
+        "category": "mayor", "country": "TR", "city": "Gaziantep", "language": "tr"})
+}
+
+async fn register_at(
+    client: &reqwest::Client,
+    url: &str,
+    i: usize,
+    key: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut rb = client.post(url).json(&body(i));
+    if let Some(k) = key {
+        rb = rb.header("Idempotency-Key", k);
+    }
+    let res = rb.send().await.unwrap();
+    let st = res.status();
+    (st, res.json().await.unwrap())
+}
+
+async fn outbox_count(server: &common::Server, kind: &str) -> i64 {
+    use sqlx::Connection as _;
+    let sql = "SELECT count(*) FROM notifications WHERE kind = $1";
+    match common::backend_name() {
+        "postgres" => {
+            let mut c = sqlx::PgConnection::connect(&server.db.url).await.unwrap();
+            let (n,): (i64,) = sqlx::query_as(sql)
+                .bind(kind)
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+            n
+        }
+        _ => {
+            let mut c = sqlx::SqliteConnection::connect(&server.db.url)
+                .await
+                .unwrap();
+            let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM notifications WHERE kind = ?")
+                .bind(kind)
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+            n
+        }
+    }
+}
+
+/// 500 concurrent registrations on a forum of capacity 50: exactly 50 confirmed, 450
+/// wait-listed in arrival order, counters equal row counts, one outbox row each.
+#[tokio::test]
+async fn rush_500_registrations_capacity_50() {
+    let f = Forum::new(Some(50), "open").await;
+    let mut set = JoinSet::new();
+    for i in 0..500 {
+        let client = f.server.client.clone();
+        let url = f.url("/registrations");
+        set.spawn(async move { register_at(&client, &url, i, None).await });
+    }
+    let mut statuses: HashMap<String, usize> = HashMap::new();
+    let mut positions = vec![];
+    while let Some(r) = set.join_next().await {
+        let (st, v) = r.unwrap();
+        assert_eq!(st, 201, "{v}");
+        let s = v["registration"]["status"].as_str().unwrap().to_owned();
+        if s == "waitlisted" {
+            positions.push(v["registration"]["waitlist_position"].as_i64().unwrap());
+        }
+        assert!(v["manage_token"].as_str().unwrap().starts_with("cvn_reg_"));
+        *statuses.entry(s).or_default() += 1;
+    }
+    assert_eq!(statuses.get("confirmed"), Some(&50), "{statuses:?}");
+    assert_eq!(statuses.get("waitlisted"), Some(&450), "{statuses:?}");
+    positions.sort();
+    assert_eq!(positions, (1..=450).collect::<Vec<i64>>());
+
+    let rows = f.all().await;
+    assert_eq!(rows.len(), 500);
+    let max_confirmed = rows
+        .iter()
+        .filter(|r| r["status"] == "confirmed")
+        .map(|r| r["seq"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    let min_wait = rows
+        .iter()
+        .filter(|r| r["status"] == "waitlisted")
+        .map(|r| r["seq"].as_i64().unwrap())
+        .min()
+        .unwrap();
+    assert!(
+        max_confirmed < min_wait,
+        "arrival order: {max_confirmed} < {min_wait}"
+    );
+    let seqs: HashSet<i64> = rows.iter().map(|r| r["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=500).collect());
+    let s = f.assert_counters_match_rows().await;
+    assert_eq!(s["counters"]["confirmed"], 50);
+    assert_eq!(f.outbox("registration.confirmed").await, 50);
+    assert_eq!(f.outbox("registration.waitlisted").await, 450);
+}
+
+async fn session(f: &Forum, title: &str, start: &str, end: &str, cap: Option<i32>) -> String {
+    let (st, v) = f
+        .org(
+            reqwest::Method::POST,
+            "/sessions",
+            Some(json!({"kind": "workshop", "title": title, "starts_at": start, "ends_at": end, "capacity": cap})),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// 200 concurrent sign-ups for a session of capacity 20: 20 seats, 180 wait-listed in
+/// order; counters equal rows.
+#[tokio::test]
+async fn rush_200_signups_session_capacity_20() {
+    let f = Forum::new(None, "open").await;
+    let sid = session(
+        &f,
+        "Workshop",
+        "2030-11-26T10:00:00+03:00",
+        "2030-11-26T11:00:00+03:00",
+        Some(20),
+    )
+    .await;
+    let mut regs = vec![];
+    for chunk in (0..200).collect::<Vec<_>>().chunks(50) {
+        let mut set = JoinSet::new();
+        for &i in chunk {
+            let client = f.server.client.clone();
+            let url = f.url("/registrations");
+            set.spawn(async move { register_at(&client, &url, i, None).await });
+        }
+        while let Some(r) = set.join_next().await {
+            let (st, v) = r.unwrap();
+            assert_eq!(st, 201);
+            regs.push((
+                v["registration"]["id"].as_str().unwrap().to_owned(),
+                v["manage_token"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    let mut set = JoinSet::new();
+    for (id, tok) in regs.clone() {
+        let client = f.server.client.clone();
+        let url = f.url(&format!("/registrations/{id}/signups/{sid}"));
+        set.spawn(async move {
+            let res = client.put(url).bearer_auth(tok).send().await.unwrap();
+            let st = res.status();
+            (st, res.json::<Value>().await.unwrap())
+        });
+    }
+    let mut n: HashMap<String, usize> = HashMap::new();
+    let mut pos = vec![];
+    while let Some(r) = set.join_next().await {
+        let (st, v) = r.unwrap();
+        assert_eq!(st, 200, "{v}");
+        let s = v["status"].as_str().unwrap().to_owned();
+        if s == "waitlisted" {
+            pos.push(v["waitlist_position"].as_i64().unwrap());
+        }
+        *n.entry(s).or_default() += 1;
+    }
+    assert_eq!(n.get("confirmed"), Some(&20), "{n:?}");
+    assert_eq!(n.get("waitlisted"), Some(&180), "{n:?}");
+    pos.sort();
+    assert_eq!(pos, (1..=180).collect::<Vec<i64>>());
+    let s = f.stats().await;
+    let att = &s["sessions"][0];
+    assert_eq!(att["confirmed"], 20);
+    assert_eq!(att["waitlisted"], 180);
+    assert_eq!(f.outbox("signup.confirmed").await, 20);
+    assert_eq!(f.outbox("signup.waitlisted").await, 180);
+
+    // A seat holder leaves: the first on the wait-list gets the seat, once.
+    let seated: Vec<_> = {
+        let mut v = vec![];
+        for (id, tok) in &regs {
+            let res = f
+                .server
+                .client
+                .get(f.url(&format!("/registrations/{id}/signups")))
+                .bearer_auth(tok)
+                .send()
+                .await
+                .unwrap();
+            let list: Value = res.json().await.unwrap();
+            v.push((
+                id.clone(),
+                tok.clone(),
+                list[0]["status"].as_str().unwrap().to_owned(),
+                list[0]["waitlist_position"].as_i64(),
+            ));
+        }
+        v
+    };
+    let (lid, ltok, _, _) = seated.iter().find(|s| s.2 == "confirmed").unwrap().clone();
+    let (first_id, first_tok, _, _) = seated.iter().find(|s| s.3 == Some(1)).unwrap().clone();
+    let res = f
+        .server
+        .client
+        .delete(f.url(&format!("/registrations/{lid}/signups/{sid}")))
+        .bearer_auth(&ltok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = f
+        .server
+        .client
+        .get(f.url(&format!("/registrations/{first_id}/signups")))
+        .bearer_auth(&first_tok)
+        .send()
+        .await
+        .unwrap();
+    let list: Value = res.json().await.unwrap();
+    assert_eq!(list[0]["status"], "confirmed");
+    assert_eq!(f.outbox("signup.promoted").await, 1);
+
+    // The session is cancelled: everyone is released and told.
+    let (st, _) = f
+        .org(
+            reqwest::Method::POST,
+            &format!("/sessions/{sid}/cancel"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    let s = f.stats().await;
+    assert_eq!(s["sessions"][0]["confirmed"], 0);
+    assert_eq!(s["sessions"][0]["waitlisted"], 0);
+    assert_eq!(f.outbox("session.cancelled").await, 20);
+    assert_eq!(f.outbox("signup.lost").await, 179);
+}
+
+/// 30 concurrent cancellations → exactly 30 promotions, oldest first, one outbox row
+/// each; capacity lowered never promotes nor un-confirms; raised, it promotes.
+#[tokio::test]
+async fn cancellations_promote_oldest_first_and_capacity_changes() {
+    let f = Forum::new(Some(30), "open").await;
+    let mut regs = vec![];
+    for i in 0..100 {
+        let (st, v) = f.register(i).await;
+        assert_eq!(st, 201);
+        regs.push(v);
+    }
+    let confirmed: Vec<&Value> = regs
+        .iter()
+        .filter(|v| v["registration"]["status"] == "confirmed")
+        .collect();
+    assert_eq!(confirmed.len(), 30);
+    let mut set = JoinSet::new();
+    for v in &confirmed {
+        let client = f.server.client.clone();
+        let url = f.url(&format!(
+            "/registrations/{}/cancel",
+            v["registration"]["id"].as_str().unwrap()
+        ));
+        let tok = v["manage_token"].as_str().unwrap().to_owned();
+        set.spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(tok)
+                .json(&json!({"reason": "cannot travel"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    while let Some(st) = set.join_next().await {
+        assert_eq!(st.unwrap(), 200);
+    }
+    assert_eq!(f.outbox("registration.promoted").await, 30);
+    assert_eq!(f.outbox("registration.cancelled").await, 30);
+    let rows = f.all().await;
+    let by_seq = |status: &str| -> Vec<i64> {
+        let mut v: Vec<i64> = rows
+            .iter()
+            .filter(|r| r["status"] == status)
+            .map(|r| r["seq"].as_i64().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        by_seq("confirmed"),
+        (31..=60).collect::<Vec<_>>(),
+        "oldest promoted first"
+    );
+    assert_eq!(by_seq("waitlisted"), (61..=100).collect::<Vec<_>>());
+    f.assert_counters_match_rows().await;
+
+    // Lower the capacity below the confirmed count: nobody is promoted or un-confirmed.
+    let (st, v) = f
+        .org(reqwest::Method::PATCH, "", Some(json!({"capacity": 10})))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let s = f.assert_counters_match_rows().await;
+    assert_eq!(s["counters"]["confirmed"], 30);
+    // Cancelling 5 seat holders now frees no seat (25 > 10).
+    let seat_holders: Vec<Value> = rows
+        .iter()
+        .filter(|r| r["status"] == "confirmed")
+        .take(5)
+        .cloned()
+        .collect();
+    for r in &seat_holders {
+        let (st, _) = f
+            .org(
+                reqwest::Method::POST,
+                &format!("/registrations/{}/cancel", r["id"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        assert_eq!(st, 200);
+    }
+    let s = f.assert_counters_match_rows().await;
+    assert_eq!(s["counters"]["confirmed"], 25);
+    assert_eq!(s["counters"]["waitlisted"], 40);
+    assert_eq!(f.outbox("registration.promoted").await, 30);
+    // Raise it to 35: exactly 10 promoted, oldest first.
+    let (st, _) = f
+        .org(reqwest::Method::PATCH, "", Some(json!({"capacity": 35})))
+        .await;
+    assert_eq!(st, 200);
+    let s = f.assert_counters_match_rows().await;
+    assert_eq!(s["counters"]["confirmed"], 35);
+    assert_eq!(f.outbox("registration.promoted").await, 40);
+    let rows = f.all().await;
+    let mut w: Vec<i64> = rows
+        .iter()
+        .filter(|r| r["status"] == "waitlisted")
+        .map(|r| r["seq"].as_i64().unwrap())
+        .collect();
+    w.sort();
+    assert_eq!(w, (71..=100).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn idempotency_key_replay_conflict_and_changed_body() {
+    let f = Forum::new(Some(10), "open").await;
+    let url = f.url("/registrations");
+    let c = &f.server.client;
+    let (st, first) = register_at(c, &url, 1, Some("key-1")).await;
+    assert_eq!(st, 201);
+    let (st, again) = register_at(c, &url, 1, Some("key-1")).await;
+    assert_eq!(st, 200, "{again}");
+    assert_eq!(again["registration"]["id"], first["registration"]["id"]);
+    let tok = again["manage_token"].as_str().unwrap();
+    assert!(tok.starts_with("cvn_reg_"));
+    let res = c
+        .get(f.url(&format!(
+            "/registrations/{}",
+            first["registration"]["id"].as_str().unwrap()
+        )))
+        .bearer_auth(tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // Same key, other body → 422.
+    let (st, p) = register_at(c, &url, 2, Some("key-1")).await;
+    assert_eq!(st, 422, "{p}");
+    assert_eq!(p["type"], "/problems/validation-error");
+
+    // Concurrent duplicates: one registration; the others replay it or get 409.
+    let mut set = JoinSet::new();
+    for _ in 0..12 {
+        let (c, url) = (c.clone(), url.clone());
+        set.spawn(async move { register_at(&c, &url, 3, Some("key-3")).await });
+    }
+    let mut codes = HashMap::new();
+    let mut ids = HashSet::new();
+    while let Some(r) = set.join_next().await {
+        let (st, v) = r.unwrap();
+        *codes.entry(st.as_u16()).or_insert(0) += 1;
+        match st.as_u16() {
+            200 | 201 => {
+                ids.insert(v["registration"]["id"].as_str().unwrap().to_owned());
+            }
+            409 => assert_eq!(v["type"], "/problems/idempotency-key-in-flight", "{v}"),
+            _ => panic!("unexpected {st}: {v}"),
+        }
+    }
+    assert_eq!(codes.get(&201), Some(&1), "{codes:?}");
+    assert_eq!(ids.len(), 1);
+    assert_eq!(f.all().await.len(), 2);
+}
+
+#[tokio::test]
+async fn duplicate_email_does_not_leak_and_tokens_are_scoped() {
+    let f = Forum::new(None, "open").await;
+    let c = &f.server.client;
+    let (_, a) = f.register(1).await;
+    let (_, b) = f.register(2).await;
+    let mut dup = body(1);
+    dup["email"] = json!("  P1@Example.org ");
+    dup["name"] = json!("Somebody Else");
+    let res = c
+        .post(f.url("/registrations"))
+        .json(&dup)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let text = res.text().await.unwrap();
+    let a_id = a["registration"]["id"].as_str().unwrap();
+    assert!(
+        !text.contains(a_id) && !text.contains("Participant 1") && !text.contains("cvn_reg_"),
+        "{text}"
+    );
+    let p: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(p["type"], "/problems/already-registered");
+    assert_eq!(f.outbox("registration.manage_link").await, 1);
+    // Re-sending is limited to one mail a minute.
+    let res = c
+        .post(f.url("/registrations/resend-link"))
+        .json(&json!({"email": "p1@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let res = c
+        .post(f.url("/registrations/resend-link"))
+        .json(&json!({"email": "nobody@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    assert!(f.outbox("registration.manage_link").await <= 2);
+
+    let a_tok = a["manage_token"].as_str().unwrap();
+    let b_id = b["registration"]["id"].as_str().unwrap();
+    // A's token reaches A …
+    let res = c
+        .get(f.url(&format!("/registrations/{a_id}")))
+        .bearer_auth(a_tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = c
+        .get(format!(
+            "{}?token={a_tok}",
+            f.url(&format!("/registrations/{a_id}"))
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // … and not B: 404 for reading, changing, cancelling.
+    let res = c
+        .get(f.url(&format!("/registrations/{b_id}")))
+        .bearer_auth(a_tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = c
+        .patch(f.url(&format!("/registrations/{b_id}")))
+        .bearer_auth(a_tok)
+        .json(&json!({"name": "X"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = c
+        .post(f.url(&format!("/registrations/{b_id}/cancel")))
+        .bearer_auth(a_tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    // Nor organizer endpoints.
+    let res = c
+        .post(f.url(&format!("/registrations/{a_id}/approve")))
+        .bearer_auth(a_tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = c
+        .get(f.url("/registrations"))
+        .bearer_auth(a_tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // Wrong token → 401; rotated (revoked) token → 401.
+    let res = c
+        .get(f.url(&format!("/registrations/{a_id}")))
+        .bearer_auth("cvn_reg_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = c
+        .post(f.url(&format!("/registrations/{a_id}/manage-token")))
+        .bearer_auth(a_tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let new_tok = res.json::<Value>().await.unwrap()["manage_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = c
+        .get(f.url(&format!("/registrations/{a_id}")))
+        .bearer_auth(a_tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = c
+        .patch(f.url(&format!("/registrations/{a_id}")))
+        .bearer_auth(&new_tok)
+        .json(&json!({"organization": "City of Gaziantep"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // No token at all → 401.
+    let res = c
+        .get(f.url(&format!("/registrations/{a_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn approval_mode_form_checkin_and_csv() {
+    let f = Forum::new(Some(1), "approval").await;
+    let c = &f.server.client;
+    let (st, v) = f
+        .org(
+            reqwest::Method::PUT,
+            "/registration-form",
+            Some(json!({"questions": [
+                {"id": "diet", "label": "Diet", "kind": "single_choice", "options": ["none", "vegetarian"], "required": true},
+                {"id": "note", "label": "Note", "kind": "text"}]})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    // Missing required answer, unknown question, bad country → 422 naming each.
+    let mut b = body(1);
+    b["answers"] = json!({"color": "red"});
+    b["country"] = json!("XX");
+    let res = c
+        .post(f.url("/registrations"))
+        .json(&b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let p: Value = res.json().await.unwrap();
+    let fields: HashSet<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains("answers.diet")
+            && fields.contains("answers.color")
+            && fields.contains("country"),
+        "{p}"
+    );
+
+    let mut ids = vec![];
+    for i in 0..3 {
+        let mut b = body(i);
+        b["answers"] = json!({"diet": "vegetarian", "note": "=HYPERLINK(\"http://x\")"});
+        if i == 0 {
+            b["name"] = json!("=cmd|' /C calc'!A0");
+        }
+        let res = c
+            .post(f.url("/registrations"))
+            .json(&b)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["registration"]["status"], "pending");
+        ids.push(v["registration"]["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(f.outbox("registration.received").await, 3);
+    let (_, v) = f
+        .org(
+            reqwest::Method::POST,
+            &format!("/registrations/{}/approve", ids[0]),
+            None,
+        )
+        .await;
+    assert_eq!(v["status"], "confirmed");
+    let code = v["check_in_code"].as_str().unwrap().to_owned();
+    let (_, v) = f
+        .org(
+            reqwest::Method::POST,
+            &format!("/registrations/{}/approve", ids[1]),
+            None,
+        )
+        .await;
+    assert_eq!(v["status"], "waitlisted");
+    let (st, v) = f
+        .org(
+            reqwest::Method::POST,
+            &format!("/registrations/{}/reject", ids[2]),
+            Some(json!({"reason": "not eligible"})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(v["status"], "rejected");
+    assert_eq!(v["status_reason"], "not eligible");
+    // Manual promotion needs a seat, or raise_capacity.
+    let (st, p) = f
+        .org(
+            reqwest::Method::POST,
+            &format!("/registrations/{}/promote", ids[1]),
+            None,
+        )
+        .await;
+    assert_eq!(st, 409);
+    assert_eq!(p["type"], "/problems/capacity-reached");
+    let (st, v) = f
+        .org(
+            reqwest::Method::POST,
+            &format!("/registrations/{}/promote", ids[1]),
+            Some(json!({"raise_capacity": true})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["status"], "confirmed");
+    f.assert_counters_match_rows().await;
+
+    // Check-in by code, twice (idempotent); a rejected one is refused.
+    let (st, v) = f
+        .org(
+            reqwest::Method::POST,
+            "/check-ins",
+            Some(json!({"code": code.to_lowercase()})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["already_checked_in"], false);
+    let (st, v) = f
+        .org(
+            reqwest::Method::POST,
+            "/check-ins",
+            Some(json!({"registration_id": ids[0]})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(v["already_checked_in"], true);
+    let (st, p) = f
+        .org(
+            reqwest::Method::POST,
+            "/check-ins",
+            Some(json!({"registration_id": ids[2]})),
+        )
+        .await;
+    assert_eq!(st, 409);
+    assert_eq!(p["type"], "/problems/registration-not-confirmed");
+    assert!(p["detail"].as_str().unwrap().contains("rejected"));
+    let s = f.stats().await;
+    assert_eq!(s["counters"]["checked_in"], 1);
+    assert_eq!(s["by_category"]["mayor"], 3);
+    assert_eq!(s["by_country"]["TR"], 3);
+
+    // CSV: formula cells neutralised, answers as columns.
+    let res = c
+        .get(f.url("/registrations.csv"))
+        .bearer_auth(&f.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let csv = res.text().await.unwrap();
+    let mut rdr = csv_rows(&csv);
+    let header = rdr.remove(0);
+    assert!(header.contains(&"diet".to_string()));
+    let name_col = header.iter().position(|h| h == "name").unwrap();
+    let note_col = header.iter().position(|h| h == "note").unwrap();
+    assert_eq!(rdr[0][name_col], "'=cmd|' /C calc'!A0");
+    assert!(rdr[0][note_col].starts_with("'="));
+    // Search.
+    let (_, page) = f
+        .org(reqwest::Method::GET, "/registrations?status=rejected", None)
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let (_, page) = f
+        .org(
+            reqwest::Method::GET,
+            "/registrations?q=PARTICIPANT%202",
+            None,
+        )
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+}
+
+fn csv_rows(s: &str) -> Vec<Vec<String>> {
+    // Minimal RFC 4180 reader for the test (quotes, doubled quotes, embedded commas).
+    let mut rows = vec![];
+    let mut row = vec![];
+    let mut cell = String::new();
+    let mut quoted = false;
+    let mut chars = s.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match (quoted, ch) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                cell.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => cell.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut cell)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut cell));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, '\r') => {}
+            (false, c) => cell.push(c),
+        }
+    }
+    rows
+}
+
+#[tokio::test]
+async fn signups_refuse_overlaps_and_unconfirmed() {
+    let f = Forum::new(Some(1), "open").await;
+    let c = &f.server.client;
+    let s1 = session(
+        &f,
+        "Panel A",
+        "2030-11-26T10:00:00+03:00",
+        "2030-11-26T11:00:00+03:00",
+        Some(5),
+    )
+    .await;
+    let s2 = session(
+        &f,
+        "Panel B",
+        "2030-11-26T10:30:00+03:00",
+        "2030-11-26T11:30:00+03:00",
+        None,
+    )
+    .await;
+    let (_, a) = f.register(1).await;
+    let (_, b) = f.register(2).await;
+    assert_eq!(b["registration"]["status"], "waitlisted");
+    let (aid, atok) = (
+        a["registration"]["id"].as_str().unwrap(),
+        a["manage_token"].as_str().unwrap(),
+    );
+    let res = c
+        .put(f.url(&format!("/registrations/{aid}/signups/{s1}")))
+        .bearer_auth(atok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = c
+        .put(f.url(&format!("/registrations/{aid}/signups/{s2}")))
+        .bearer_auth(atok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let p: Value = res.json().await.unwrap();
+    assert_eq!(p["type"], "/problems/session-clash");
+    assert_eq!(p["conflicting_session"]["id"], s1.as_str());
+    let (bid, btok) = (
+        b["registration"]["id"].as_str().unwrap(),
+        b["manage_token"].as_str().unwrap(),
+    );
+    let res = c
+        .put(f.url(&format!("/registrations/{bid}/signups/{s1}")))
+        .bearer_auth(btok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["type"],
+        "/problems/registration-not-confirmed"
+    );
+    // Agenda: A's seat.
+    let res = c
+        .get(f.url(&format!("/registrations/{aid}/agenda.ics")))
+        .bearer_auth(atok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let ics = res.text().await.unwrap();
+    assert!(ics.contains("Panel A") && !ics.contains("Panel B"), "{ics}");
+    // A cancels: B is promoted, A's session seat is freed.
+    let res = c
+        .post(f.url(&format!("/registrations/{aid}/cancel")))
+        .bearer_auth(atok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = c
+        .get(f.url(&format!("/registrations/{bid}")))
+        .bearer_auth(btok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "confirmed");
+    let s = f.stats().await;
+    assert_eq!(s["sessions"][0]["confirmed"], 0);
+    // Moving a session tells seat holders.
+    let res = c
+        .put(f.url(&format!("/registrations/{bid}/signups/{s1}")))
+        .bearer_auth(btok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (st, _) = f
+        .org(
+            reqwest::Method::PATCH,
+            &format!("/sessions/{s1}"),
+            Some(json!({"starts_at": "2030-11-26T09:00:00+03:00"})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(f.outbox("session.changed").await, 1);
+}
+
+#[tokio::test]
+async fn registration_window_and_drafts() {
+    let server = common::Server::start().await;
+    let token = server.organizer_token("org@example.org");
+    let res = server.client.post(server.url("/api/v1/forums")).bearer_auth(&token)
+        .json(&json!({"slug": "closed-one", "title": "Closed", "time_zone": "UTC", "first_day": "2030-01-01", "last_day": "2030-01-02",
+            "registration_closes_at": "2020-01-01T00:00:00Z", "registration_opens_at": "2019-01-01T00:00:00Z"}))
+        .send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    // Draft: as if it did not exist.
+    let url = server.url("/api/v1/forums/closed-one/registrations");
+    let res = server
+        .client
+        .post(&url)
+        .json(&body(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = server
+        .client
+        .post(server.url("/api/v1/forums/closed-one/publish"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = server
+        .client
+        .post(&url)
+        .json(&body(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["type"],
+        "/problems/registration-closed"
+    );
+}
+
+#[tokio::test]
+async fn per_ip_rate_limit_answers_429_with_retry_after() {
+    let server = common::Server::start_with(
+        &["serve", "--no-worker"],
+        &[
+            ("CONVENE_RATE_LIMIT__REGISTRATION__PER_MINUTE", "2"),
+            ("CONVENE_RATE_LIMIT__REGISTRATION__BURST", "2"),
+        ],
+    )
+    .await;
+    let f = Forum::with(server, None, "open").await;
+    assert_eq!(f.register(1).await.0, 201);
+    assert_eq!(f.register(2).await.0, 201);
+    let res = f
+        .server
+        .client
+        .post(f.url("/registrations"))
+        .json(&body(3))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    let ra: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&ra));
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["type"],
+        "/problems/rate-limited"
+    );
+    // Reads are not limited.
+    let (st, _) = f.org(reqwest::Method::GET, "/registrations", None).await;
+    assert_eq!(st, 200);
+}
