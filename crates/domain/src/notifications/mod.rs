@@ -113,6 +113,53 @@ pub async fn enqueue(
     Ok(res > 0)
 }
 
+/// [`enqueue`] for many rows at once: multi-row INSERTs (200 rows each) that skip rows
+/// whose `dedupe_key` exists, and one wake-up signal. Returns how many rows were inserted.
+/// For group commits, where one row at a time would cost a round trip each.
+pub async fn enqueue_many(
+    db: &impl ConnectionTrait,
+    rows: Vec<NewNotification>,
+) -> Result<u64, sea_orm::DbErr> {
+    let now = crate::db::now();
+    let mut inserted = 0;
+    let models: Vec<entity::ActiveModel> = rows
+        .into_iter()
+        .map(|n| entity::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            forum_id: Set(n.forum_id),
+            kind: Set(n.kind),
+            recipient_email: Set(n.recipient_email),
+            recipient_name: Set(n.recipient_name),
+            language: Set(n.language),
+            data: Set(n.data),
+            dedupe_key: Set(n.dedupe_key),
+            status: Set("pending".into()),
+            attempts: Set(0),
+            next_attempt_at: Set(n.send_after.unwrap_or(now)),
+            lease_owner: Set(None),
+            lease_expires_at: Set(None),
+            last_error: Set(None),
+            sent_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .collect();
+    for chunk in models.chunks(200) {
+        inserted += entity::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(entity::Column::DedupeKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    if inserted > 0 {
+        signal(db).await?;
+    }
+    Ok(inserted)
+}
+
 async fn signal(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
         db.execute_raw(Statement::from_string(

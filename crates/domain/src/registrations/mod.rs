@@ -1059,9 +1059,7 @@ pub async fn register_batch(
             .exec_without_returning(&txn)
             .await?;
     }
-    for m in mails {
-        notifications::enqueue(&txn, m).await?;
-    }
+    notifications::enqueue_many(&txn, mails).await?;
     save_counters(&txn, &ctr).await?;
     txn.commit().await?;
     Ok(results)

@@ -531,6 +531,7 @@ pub async fn apply(
                 if people != old_people {
                     sessions::set_people(txn, &d, &people).await?;
                 }
+                sessions::after_change(txn, forum, &old, &d, &people).await?;
                 final_live.push((d, people));
             }
         }
@@ -546,10 +547,12 @@ pub async fn apply(
             report.cancelled += 1;
         }
         if d != old {
-            let mut am = d.into_active_model().reset_all();
+            let mut am = d.clone().into_active_model().reset_all();
             am.id = sea_orm::ActiveValue::Unchanged(old.id);
             am.created_at = sea_orm::ActiveValue::NotSet;
             am.update(txn).await?;
+            let people = links.remove(&old.id).unwrap_or_default();
+            sessions::after_change(txn, forum, &old, &d, &people).await?;
         }
     }
     for chunk in inserts.chunks(100) {

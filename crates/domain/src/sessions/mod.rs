@@ -924,11 +924,7 @@ pub async fn update(
             set_people(&txn, &saved, &people).await?;
         }
         crate::db::touch_programme(&txn, access.forum.id).await?;
-        notify_speakers(&txn, &access.forum, &current, &saved, &people).await?;
-        // Seats: a cancelled session releases everyone, a moved one tells them, a
-        // larger one promotes from its wait-list — all in this transaction.
-        crate::registrations::signups::session_changed(&txn, &access.forum, &before, &saved)
-            .await?;
+        after_change(&txn, &access.forum, &before, &saved, &people).await?;
         saved
     };
     let view = views(&txn, &access, vec![saved]).await?.remove(0);
@@ -975,6 +971,21 @@ async fn room_name(txn: &impl ConnectionTrait, id: Option<Uuid>) -> Result<Optio
 /// (when a scheduled session's start, end or room changed) to each of its speakers who
 /// has an e-mail, in the same transaction as the change. Participants with a seat are
 /// notified by the registrations module.
+/// What follows a change of a stored session, in the same transaction (API edits and
+/// schedule imports alike): its speakers are told of a move or cancellation, and its seats
+/// follow — a cancelled session releases everyone, a moved one tells them, a larger one
+/// promotes from its wait-list.
+pub(crate) async fn after_change(
+    txn: &impl ConnectionTrait,
+    forum: &crate::forums::Forum,
+    before: &Session,
+    after: &Session,
+    people: &[(Uuid, PersonRole)],
+) -> Result<()> {
+    notify_speakers(txn, forum, before, after, people).await?;
+    crate::registrations::signups::session_changed(txn, forum, before, after).await
+}
+
 async fn notify_speakers(
     txn: &impl ConnectionTrait,
     forum: &crate::forums::Forum,
