@@ -101,45 +101,6 @@ pub(crate) fn group_days(p: &Programme, tz: Tz, rooms: &[RoomSpec]) -> Vec<Expor
     days
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn day_grouping_across_midnight_with_day_change_0400() {
-        let tz = chrono_tz::Europe::Berlin;
-        let dc = NaiveTime::from_hms_opt(4, 0, 0).unwrap();
-        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        let d27 = NaiveDate::from_ymd_opt(2014, 12, 27).unwrap();
-        let d28 = NaiveDate::from_ymd_opt(2014, 12, 28).unwrap();
-        assert_eq!(programme_day(at("2014-12-28T01:00:00+01:00"), tz, dc), d27);
-        assert_eq!(programme_day(at("2014-12-28T03:59:00+01:00"), tz, dc), d27);
-        assert_eq!(programme_day(at("2014-12-28T04:00:00+01:00"), tz, dc), d28);
-        assert_eq!(programme_day(at("2014-12-27T11:00:00+01:00"), tz, dc), d27);
-        // Midnight day change: plain local date.
-        assert_eq!(
-            programme_day(at("2014-12-28T01:00:00+01:00"), tz, NaiveTime::MIN),
-            d28
-        );
-        // In UTC the same instant is 00:00 on the 28th, still before 04:00.
-        assert_eq!(
-            programme_day(at("2014-12-28T01:00:00+01:00"), Tz::UTC, dc),
-            d27
-        );
-    }
-
-    #[test]
-    fn local_instant_skips_dst_gap() {
-        let tz = chrono_tz::Europe::Berlin;
-        let gap = NaiveDate::from_ymd_opt(2019, 3, 31)
-            .unwrap()
-            .and_hms_opt(2, 30, 0)
-            .unwrap();
-        let t = local_instant(tz, gap);
-        assert_eq!(t.naive_local().format("%H:%M").to_string(), "03:00");
-    }
-}
-
 /// What both day-structured exporters (c3voc JSON v1, frab XML) derive from a programme
 /// before writing: rooms, days, unique event ids, the sanitized acronym and unique slugs.
 pub(crate) struct ExportPlan {
@@ -176,5 +137,44 @@ impl ExportPlan {
             acronym,
             slugs,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_grouping_across_midnight_with_day_change_0400() {
+        let tz = chrono_tz::Europe::Berlin;
+        let dc = NaiveTime::from_hms_opt(4, 0, 0).unwrap();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let d27 = NaiveDate::from_ymd_opt(2014, 12, 27).unwrap();
+        let d28 = NaiveDate::from_ymd_opt(2014, 12, 28).unwrap();
+        assert_eq!(programme_day(at("2014-12-28T01:00:00+01:00"), tz, dc), d27);
+        assert_eq!(programme_day(at("2014-12-28T03:59:00+01:00"), tz, dc), d27);
+        assert_eq!(programme_day(at("2014-12-28T04:00:00+01:00"), tz, dc), d28);
+        assert_eq!(programme_day(at("2014-12-27T11:00:00+01:00"), tz, dc), d27);
+        // Midnight day change: plain local date.
+        assert_eq!(
+            programme_day(at("2014-12-28T01:00:00+01:00"), tz, NaiveTime::MIN),
+            d28
+        );
+        // In UTC the same instant is 00:00 on the 28th, still before 04:00.
+        assert_eq!(
+            programme_day(at("2014-12-28T01:00:00+01:00"), Tz::UTC, dc),
+            d27
+        );
+    }
+
+    #[test]
+    fn local_instant_skips_dst_gap() {
+        let tz = chrono_tz::Europe::Berlin;
+        let gap = NaiveDate::from_ymd_opt(2019, 3, 31)
+            .unwrap()
+            .and_hms_opt(2, 30, 0)
+            .unwrap();
+        let t = local_instant(tz, gap);
+        assert_eq!(t.naive_local().format("%H:%M").to_string(), "03:00");
     }
 }
