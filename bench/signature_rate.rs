@@ -78,12 +78,12 @@ async fn main() {
         json!({}),
     )
     .await;
-    let decl = format!("{api}/forums/bench/declarations/d");
+    let decl = format!("{api}/forums/bench/declarations/decl");
     post(
         &c,
         &format!("{api}/forums/bench/declarations"),
         Some(&token),
-        json!({"slug": "d", "title": "D"}),
+        json!({"slug": "decl", "title": "D"}),
     )
     .await;
     post(
