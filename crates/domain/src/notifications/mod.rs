@@ -80,25 +80,7 @@ pub async fn enqueue(
     n: NewNotification,
 ) -> Result<bool, sea_orm::DbErr> {
     let now = crate::db::now();
-    let row = entity::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        forum_id: Set(n.forum_id),
-        kind: Set(n.kind),
-        recipient_email: Set(n.recipient_email),
-        recipient_name: Set(n.recipient_name),
-        language: Set(n.language),
-        data: Set(n.data),
-        dedupe_key: Set(n.dedupe_key),
-        status: Set("pending".into()),
-        attempts: Set(0),
-        next_attempt_at: Set(n.send_after.unwrap_or(now)),
-        lease_owner: Set(None),
-        lease_expires_at: Set(None),
-        last_error: Set(None),
-        sent_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
+    let row = pending_row(n, now);
     let res = entity::Entity::insert(row)
         .on_conflict(
             OnConflict::column(entity::Column::DedupeKey)
@@ -122,28 +104,7 @@ pub async fn enqueue_many(
 ) -> Result<u64, sea_orm::DbErr> {
     let now = crate::db::now();
     let mut inserted = 0;
-    let models: Vec<entity::ActiveModel> = rows
-        .into_iter()
-        .map(|n| entity::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            forum_id: Set(n.forum_id),
-            kind: Set(n.kind),
-            recipient_email: Set(n.recipient_email),
-            recipient_name: Set(n.recipient_name),
-            language: Set(n.language),
-            data: Set(n.data),
-            dedupe_key: Set(n.dedupe_key),
-            status: Set("pending".into()),
-            attempts: Set(0),
-            next_attempt_at: Set(n.send_after.unwrap_or(now)),
-            lease_owner: Set(None),
-            lease_expires_at: Set(None),
-            last_error: Set(None),
-            sent_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        })
-        .collect();
+    let models: Vec<entity::ActiveModel> = rows.into_iter().map(|n| pending_row(n, now)).collect();
     for chunk in models.chunks(200) {
         inserted += entity::Entity::insert_many(chunk.to_vec())
             .on_conflict(
@@ -158,6 +119,29 @@ pub async fn enqueue_many(
         signal(db).await?;
     }
     Ok(inserted)
+}
+
+/// The outbox row of `n`: pending, due at `send_after` (or `now`), no attempts yet.
+fn pending_row(n: NewNotification, now: DateTime<Utc>) -> entity::ActiveModel {
+    entity::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        forum_id: Set(n.forum_id),
+        kind: Set(n.kind),
+        recipient_email: Set(n.recipient_email),
+        recipient_name: Set(n.recipient_name),
+        language: Set(n.language),
+        data: Set(n.data),
+        dedupe_key: Set(n.dedupe_key),
+        status: Set("pending".into()),
+        attempts: Set(0),
+        next_attempt_at: Set(n.send_after.unwrap_or(now)),
+        lease_owner: Set(None),
+        lease_expires_at: Set(None),
+        last_error: Set(None),
+        sent_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
 }
 
 async fn signal(db: &impl ConnectionTrait) -> Result<(), DbErr> {
