@@ -193,6 +193,8 @@ async fn setup() -> Env {
             registration_opens_at: None,
             registration_closes_at: None,
             languages: None,
+            forum_reminder_minutes: None,
+            session_reminder_minutes: None,
         },
     )
     .await
