@@ -596,7 +596,13 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             .map(|r| format!("p{}@example.org", r.email))
             .collect();
         want_forum.sort();
-        prop_assert_eq!(forum_rm, want_forum, "step {} {:?}: forum reminders", step, op);
+        prop_assert_eq!(
+            forum_rm,
+            want_forum,
+            "step {} {:?}: forum reminders",
+            step,
+            op
+        );
         let mut want_session: Vec<(Uuid, String)> = vec![];
         for (s, ms) in m.sessions.iter().enumerate() {
             for (r, v) in &ms.signups {
