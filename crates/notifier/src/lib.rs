@@ -364,7 +364,16 @@ async fn deliver(ctx: &Ctx, row: Notification) -> Option<uuid::Uuid> {
     // Belt and braces: a reminder is re-checked against the database before it is sent.
     let row = if row.kind.starts_with("reminder.") {
         match reminders::check(&ctx.db, &row).await {
-            Ok(reminders::Verdict::Send(data)) => Notification { data, ..row },
+            Ok(reminders::Verdict::Send {
+                data,
+                recipient_name,
+                language,
+            }) => Notification {
+                data,
+                recipient_name,
+                language,
+                ..row
+            },
             Ok(reminders::Verdict::Stale(why)) => {
                 tracing::info!(id = %row.id, kind = %row.kind, reason = %why, "reminder cancelled");
                 if let Err(e) =

@@ -38,7 +38,8 @@
 //! calls it): the registration still confirmed, the sign-up still seated, the session
 //! still scheduled, the start still in the future and equal to the key's, the lead
 //! unchanged. A stale row is marked `cancelled` by the worker instead of being sent; a
-//! current one is rendered with fresh `data` (titles, room and venue as they are now).
+//! current one is rendered with fresh `data` (titles, room and venue as they are now) and
+//! the participant's current name and language.
 //!
 //! A row being sent at the very moment it is cancelled may still go out (the worker does
 //! not hold a transaction while sending); it is then left `cancelled`, not `sent`.
@@ -220,6 +221,12 @@ async fn earliest_session(
     Ok(m.flatten())
 }
 
+/// The forum row as this transaction sees it now (the caller's copy may have been read
+/// before the forum row was locked, and a lead time may have changed since).
+async fn fresh(txn: &impl ConnectionTrait, forum: &Forum) -> Result<Forum> {
+    crate::forums::by_id(txn, forum.id).await
+}
+
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -387,7 +394,11 @@ pub(crate) async fn schedule_forum(
     forum: &Forum,
     confirmed: &[Registration],
 ) -> Result<()> {
-    if confirmed.is_empty() || forum.forum_reminder_minutes <= 0 {
+    if confirmed.is_empty() {
+        return Ok(());
+    }
+    let forum = &fresh(txn, forum).await?;
+    if forum.forum_reminder_minutes <= 0 {
         return Ok(());
     }
     let start = forum_start(txn, forum).await?;
@@ -422,6 +433,7 @@ pub(crate) async fn cancel_registration(
 /// pending rows made for another start or lead are cancelled, and every confirmed
 /// registration gets its row for the current ones (when due in the future).
 pub(crate) async fn retime_forum(txn: &impl ConnectionTrait, forum: &Forum) -> Result<()> {
+    let forum = &fresh(txn, forum).await?;
     let start = forum_start(txn, forum).await?;
     let lead = forum.forum_reminder_minutes;
     let now = crate::db::now();
@@ -457,11 +469,12 @@ pub(crate) async fn schedule_signup(
     s: &Session,
     su: &signup::Model,
 ) -> Result<()> {
-    let now = crate::db::now();
-    let lead = forum.session_reminder_minutes;
     if s.status != "scheduled" || su.status != "confirmed" {
         return Ok(());
     }
+    let forum = &fresh(txn, forum).await?;
+    let now = crate::db::now();
+    let lead = forum.session_reminder_minutes;
     let Some(at) = due_at(s.starts_at, lead, now) else {
         return Ok(());
     };
@@ -529,6 +542,7 @@ pub(crate) async fn retime_session(
     forum: &Forum,
     s: &Session,
 ) -> Result<()> {
+    let forum = &fresh(txn, forum).await?;
     let now = crate::db::now();
     let lead = forum.session_reminder_minutes;
     let live = s.status == "scheduled";
@@ -646,8 +660,16 @@ pub(crate) async fn forum_changed(
 /// What the worker should do with a claimed `reminder.*` row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
-    /// Still right: send it, rendered with this (fresh) `data`.
-    Send(serde_json::Value),
+    /// Still right: send it, rendered with these fresh values (the registration's name
+    /// and language may have changed since the row was written).
+    Send {
+        /// Template data as of now.
+        data: serde_json::Value,
+        /// The participant's name now.
+        recipient_name: String,
+        /// The participant's language now.
+        language: String,
+    },
     /// No longer right (the reason, for `last_error`): mark it `cancelled`, do not send.
     Stale(String),
 }
@@ -666,10 +688,6 @@ pub async fn check(db: &impl ConnectionTrait, row: &Notification) -> Result<Verd
         return stale("the forum is gone");
     };
     let now = crate::db::now();
-    let confirmed = |r: &Option<Registration>| {
-        r.as_ref()
-            .is_some_and(|r| r.status == "confirmed" && r.forum_id == forum.id)
-    };
     match key {
         ReminderKey::Forum {
             forum_id,
@@ -683,9 +701,9 @@ pub async fn check(db: &impl ConnectionTrait, row: &Notification) -> Result<Verd
             let r = registration::Entity::find_by_id(registration_id)
                 .one(db)
                 .await?;
-            if !confirmed(&r) {
+            let Some(r) = r.filter(|r| r.status == "confirmed" && r.forum_id == forum.id) else {
                 return stale("the registration is no longer confirmed");
-            }
+            };
             if lead_minutes != forum.forum_reminder_minutes {
                 return stale("the forum reminder lead changed");
             }
@@ -696,7 +714,11 @@ pub async fn check(db: &impl ConnectionTrait, row: &Notification) -> Result<Verd
             if current <= now {
                 return stale("the forum has begun");
             }
-            Ok(Verdict::Send(forum_data(&forum, registration_id, current)))
+            Ok(Verdict::Send {
+                data: forum_data(&forum, registration_id, current),
+                recipient_name: r.name,
+                language: r.language,
+            })
         }
         ReminderKey::Session {
             session_id,
@@ -717,9 +739,9 @@ pub async fn check(db: &impl ConnectionTrait, row: &Notification) -> Result<Verd
             let r = registration::Entity::find_by_id(su.registration_id)
                 .one(db)
                 .await?;
-            if !confirmed(&r) {
+            let Some(r) = r.filter(|r| r.status == "confirmed" && r.forum_id == forum.id) else {
                 return stale("the registration is no longer confirmed");
-            }
+            };
             let Some(s) = session::Entity::find_by_id(session_id)
                 .one(db)
                 .await?
@@ -739,9 +761,11 @@ pub async fn check(db: &impl ConnectionTrait, row: &Notification) -> Result<Verd
             if s.starts_at <= now {
                 return stale("the session has begun");
             }
-            Ok(Verdict::Send(
-                session_data(db, &forum, su.registration_id, &s).await?,
-            ))
+            Ok(Verdict::Send {
+                data: session_data(db, &forum, r.id, &s).await?,
+                recipient_name: r.name,
+                language: r.language,
+            })
         }
     }
 }

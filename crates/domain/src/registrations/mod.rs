@@ -855,6 +855,8 @@ pub async fn register_batch(
 ) -> Result<Vec<Result<Outcome>>> {
     let txn = crate::db::begin_write(db).await?;
     let backend = txn.get_database_backend();
+    // The forum start that reminders are scheduled for holds until this commits.
+    crate::db::lock_forum_shared(&txn, forum_id).await?;
     let mut ctr = lock_counters(&txn, forum_id).await?;
     let forum = forums::by_id(&txn, forum_id).await?;
     let now = crate::db::now();
@@ -1460,6 +1462,7 @@ pub async fn cancel(
     let reason = reason_text(reason.reason)?;
     let txn = crate::db::begin_write(db).await?;
     let (forum, _) = resolve(&txn, actor, slug, id, Role::Organizer).await?;
+    crate::db::lock_forum_shared(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;
     let forum = forums::by_id(&txn, forum.id).await?;
     let r = lock_registration(&txn, id).await?;
@@ -1500,6 +1503,7 @@ pub async fn reject(
     let txn = crate::db::begin_write(db).await?;
     let actor = Actor::Staff(caller.clone());
     let (forum, _) = resolve(&txn, &actor, slug, id, Role::Organizer).await?;
+    crate::db::lock_forum_shared(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;
     let forum = forums::by_id(&txn, forum.id).await?;
     let r = lock_registration(&txn, id).await?;
@@ -1543,6 +1547,7 @@ pub async fn approve(
     let txn = crate::db::begin_write(db).await?;
     let actor = Actor::Staff(caller.clone());
     let (forum, _) = resolve(&txn, &actor, slug, id, Role::Organizer).await?;
+    crate::db::lock_forum_shared(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;
     let forum = forums::by_id(&txn, forum.id).await?;
     let mut r = lock_registration(&txn, id).await?;
