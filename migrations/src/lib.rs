@@ -12,6 +12,7 @@ mod m20261129_000002_notifications;
 mod m20261129_000003_registrations;
 mod m20261129_000004_declarations;
 mod m20261129_000005_notifier;
+mod m20261129_000006_reminders;
 
 /// The ordered list of convene's migrations.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_registrations::Migration),
             Box::new(m20261129_000004_declarations::Migration),
             Box::new(m20261129_000005_notifier::Migration),
+            Box::new(m20261129_000006_reminders::Migration),
         ]
     }
 }

@@ -166,6 +166,25 @@ pub async fn lock_forum(txn: &DatabaseTransaction, forum_id: Uuid) -> Result<(),
     Ok(())
 }
 
+/// Holds a forum still against programme changes without serialising its other readers:
+/// on PostgreSQL `SELECT … FOR SHARE` on the forum row (held until the transaction ends;
+/// it waits for, and blocks, the `FOR UPDATE` of [`lock_forum`] but not other `FOR SHARE`
+/// holders); on SQLite a no-op ([`begin_write`] holds the write lock). Registration and
+/// sign-up changes take it first, so the forum start and session times they schedule
+/// reminders for cannot change until they commit. Same lock order as [`lock_forum`]:
+/// the forum row before any counter or registration row.
+pub async fn lock_forum_shared(txn: &DatabaseTransaction, forum_id: Uuid) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id FROM forums WHERE id = $1 FOR SHARE",
+            [forum_id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Records that a forum's programme (rooms, speakers, sessions) changed: raises
 /// `forums.programme_version`, which keys the cached schedule exports and their ETags.
 /// On PostgreSQL the UPDATE also holds the forum row lock until the transaction ends.

@@ -2,7 +2,9 @@
 //! cancel / approve / reject / capacity change / mode change / session sign-up and leave
 //! against the real domain operations (SQLite temp file; also PostgreSQL when
 //! `CONVENE_TEST_DATABASE_URL` names a server) and against a small in-memory model, and
-//! after every step checks that statuses, counters, row counts and the capacity rules agree.
+//! after every step checks that statuses, counters, row counts and the capacity rules agree,
+//! and that the pending reminders are exactly one `reminder.forum` per confirmed
+//! registration and one `reminder.session` per seat.
 
 use std::collections::HashMap;
 
@@ -193,6 +195,8 @@ async fn setup() -> Env {
             registration_opens_at: None,
             registration_closes_at: None,
             languages: None,
+            forum_reminder_minutes: None,
+            session_reminder_minutes: None,
         },
     )
     .await
@@ -230,6 +234,53 @@ async fn teardown(env: Env) {
             .await
             .ok();
     }
+}
+
+/// Pending reminders in the outbox: the recipients of `reminder.forum` rows, and the
+/// (session, recipient) of `reminder.session` rows, sorted; each row's `next_attempt_at`
+/// is checked against its start and the default lead.
+async fn pending_reminders(env: &Env) -> (Vec<String>, Vec<(Uuid, String)>) {
+    use convene_domain::notifications::entity;
+    use convene_domain::notifications::reminders::ReminderKey;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let rows = entity::Entity::find()
+        .filter(entity::Column::ForumId.eq(env.forum_id))
+        .filter(entity::Column::Status.eq("pending"))
+        .filter(entity::Column::Kind.starts_with("reminder."))
+        .all(&env.db)
+        .await
+        .unwrap();
+    let (mut forum, mut session) = (vec![], vec![]);
+    for r in rows {
+        match ReminderKey::parse(&r.dedupe_key).expect("a reminder key") {
+            ReminderKey::Forum {
+                start,
+                lead_minutes,
+                ..
+            } => {
+                assert_eq!(r.kind, "reminder.forum");
+                assert_eq!(lead_minutes, 1440);
+                // The forum starts at its first session, 2030-01-01 10:00 UTC.
+                assert_eq!(start.to_rfc3339(), "2030-01-01T10:00:00+00:00");
+                assert_eq!(r.next_attempt_at, start - chrono::Duration::hours(24));
+                forum.push(r.recipient_email);
+            }
+            ReminderKey::Session {
+                session_id,
+                start,
+                lead_minutes,
+                ..
+            } => {
+                assert_eq!(r.kind, "reminder.session");
+                assert_eq!(lead_minutes, 60);
+                assert_eq!(r.next_attempt_at, start - chrono::Duration::hours(1));
+                session.push((session_id, r.recipient_email));
+            }
+        }
+    }
+    forum.sort();
+    session.sort();
+    (forum, session)
 }
 
 fn kind(e: &Error) -> String {
@@ -535,6 +586,42 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             );
             prop_assert!(seats <= m.sessions[s].cap.unwrap_or(i32::MAX));
         }
+        // Reminders: exactly one pending `reminder.forum` per confirmed registration and one
+        // pending `reminder.session` per seat, nothing for anyone else.
+        let (forum_rm, session_rm) = pending_reminders(&env).await;
+        let mut want_forum: Vec<String> = m
+            .regs
+            .iter()
+            .filter(|r| r.status == St::Confirmed)
+            .map(|r| format!("p{}@example.org", r.email))
+            .collect();
+        want_forum.sort();
+        prop_assert_eq!(
+            forum_rm,
+            want_forum,
+            "step {} {:?}: forum reminders",
+            step,
+            op
+        );
+        let mut want_session: Vec<(Uuid, String)> = vec![];
+        for (s, ms) in m.sessions.iter().enumerate() {
+            for (r, v) in &ms.signups {
+                if v.0 == "confirmed" {
+                    want_session.push((
+                        env.sessions[s],
+                        format!("p{}@example.org", m.regs[*r].email),
+                    ));
+                }
+            }
+        }
+        want_session.sort();
+        prop_assert_eq!(
+            session_rm,
+            want_session,
+            "step {} {:?}: session reminders",
+            step,
+            op
+        );
     }
     teardown(env).await;
     Ok(())

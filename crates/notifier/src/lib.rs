@@ -9,6 +9,12 @@
 //! of an embedded worker, or every `poll_interval_ms`. On shutdown it stops claiming,
 //! lets the sends in flight finish, and releases the rows it holds but did not try.
 //!
+//! Reminders (`reminder.*`) are checked against the database just before rendering
+//! (`convene_domain::notifications::reminders::check`): a stale one (registration no
+//! longer confirmed, seat given up, session cancelled or moved, start passed, lead
+//! changed) is marked `cancelled` instead of being sent; a current one is rendered with
+//! fresh data.
+//!
 //! Delivery promise: a row is marked sent only after the SMTP server (or the file
 //! transport) accepted the message, so nothing is lost; a row can be sent twice only when
 //! its worker died (or lost its lease) between the send and the mark — the `Message-ID`
@@ -24,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use convene_domain::notifications::{self, Notification};
+use convene_domain::notifications::{self, reminders, Notification};
 use rand::Rng;
 use sea_orm::{DatabaseConnection, DbBackend};
 use serde::Deserialize;
@@ -355,6 +361,37 @@ async fn deliver(ctx: &Ctx, row: Notification) -> Option<uuid::Uuid> {
         .await;
         return None;
     }
+    // Belt and braces: a reminder is re-checked against the database before it is sent.
+    let row = if row.kind.starts_with("reminder.") {
+        match reminders::check(&ctx.db, &row).await {
+            Ok(reminders::Verdict::Send {
+                data,
+                recipient_name,
+                language,
+            }) => Notification {
+                data,
+                recipient_name,
+                language,
+                ..row
+            },
+            Ok(reminders::Verdict::Stale(why)) => {
+                tracing::info!(id = %row.id, kind = %row.kind, reason = %why, "reminder cancelled");
+                if let Err(e) =
+                    notifications::mark_cancelled(&ctx.db, row.id, &ctx.owner, &why).await
+                {
+                    tracing::warn!(id = %row.id, error = %e, "cancelling failed; the lease will expire");
+                }
+                return None;
+            }
+            Err(e) => {
+                let dead = row.attempts >= ctx.cfg.max_attempts;
+                fail(ctx, &row, &format!("checking the reminder: {e}"), dead).await;
+                return None;
+            }
+        }
+    } else {
+        row
+    };
     let outcome = match ctx.renderer.render(&row) {
         Ok(r) => match ctx.renderer.message(&row, &r) {
             Ok(m) => ctx.transport.send(&row, m).await,

@@ -37,6 +37,11 @@ pub struct Model {
     /// Raised by one whenever the programme (rooms, speakers, sessions) changes; exports
     /// are cached and tagged by it.
     pub programme_version: i32,
+    /// Minutes before the forum's start (see `notifications::reminders::forum_start`) at
+    /// which `reminder.forum` is sent; 0 = off.
+    pub forum_reminder_minutes: i32,
+    /// Minutes before each session's start at which `reminder.session` is sent; 0 = off.
+    pub session_reminder_minutes: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

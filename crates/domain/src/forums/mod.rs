@@ -20,6 +20,15 @@ use crate::util::{self, double_option, Page};
 /// The longest forum, in days.
 pub const MAX_FORUM_DAYS: i64 = 62;
 
+/// Default lead of the forum reminder: 24 h before the forum starts, in minutes.
+pub const DEFAULT_FORUM_REMINDER_MINUTES: i32 = 24 * 60;
+
+/// Default lead of session reminders: 1 h before each session starts, in minutes.
+pub const DEFAULT_SESSION_REMINDER_MINUTES: i32 = 60;
+
+/// The longest reminder lead, in minutes (30 days).
+pub const MAX_REMINDER_MINUTES: i32 = 30 * 24 * 60;
+
 /// A forum's lifecycle: draft → published → closed → archived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -109,6 +118,13 @@ pub struct ForumView {
     pub registration_closes_at: Option<DateTime<Utc>>,
     /// Languages of the forum, BCP 47 tags.
     pub languages: Vec<String>,
+    /// Minutes before the forum's start at which each confirmed participant gets the
+    /// `reminder.forum` e-mail; `0` = off. The forum starts at its earliest scheduled
+    /// session, else at 00:00 local time of `first_day`.
+    pub forum_reminder_minutes: i32,
+    /// Minutes before each session's start at which each seat holder gets the
+    /// `reminder.session` e-mail; `0` = off.
+    pub session_reminder_minutes: i32,
     /// Status.
     pub status: ForumStatus,
     /// Row version; the ETag is `"<version>"`.
@@ -144,6 +160,8 @@ impl From<&Forum> for ForumView {
             registration_opens_at: f.registration_opens_at,
             registration_closes_at: f.registration_closes_at,
             languages: serde_json::from_value(f.languages.clone()).unwrap_or_default(),
+            forum_reminder_minutes: f.forum_reminder_minutes,
+            session_reminder_minutes: f.session_reminder_minutes,
             status: ForumStatus::parse(&f.status).unwrap_or(ForumStatus::Draft),
             version: f.version,
             created_at: f.created_at,
@@ -202,6 +220,16 @@ pub struct NewForum {
     /// BCP 47 tags, default `["en"]`.
     #[serde(default)]
     pub languages: Option<Vec<String>>,
+    /// Minutes before the forum's start for the `reminder.forum` e-mail, 0–43200 (30 days);
+    /// absent = 1440 (24 h); `0` or `null` = no forum reminder.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
+    pub forum_reminder_minutes: Option<Option<i32>>,
+    /// Minutes before each session's start for the `reminder.session` e-mail, 0–43200;
+    /// absent = 60 (1 h); `0` or `null` = no session reminders.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
+    pub session_reminder_minutes: Option<Option<i32>>,
 }
 
 /// Body of `PATCH /forums/{slug}`: absent fields stay, `null` clears a nullable field.
@@ -256,6 +284,16 @@ pub struct ForumPatch {
     pub registration_closes_at: Option<Option<DateTime<Utc>>>,
     /// New languages.
     pub languages: Option<Vec<String>>,
+    /// New forum reminder lead, minutes 0–43200; `0` or `null` turns it off. Pending
+    /// forum reminders are re-timed in the same transaction.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
+    pub forum_reminder_minutes: Option<Option<i32>>,
+    /// New session reminder lead, minutes 0–43200; `0` or `null` turns them off. Pending
+    /// session reminders are re-timed in the same transaction.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
+    pub session_reminder_minutes: Option<Option<i32>>,
 }
 
 fn opt_text(v: Option<String>) -> Option<String> {
@@ -318,6 +356,17 @@ pub fn validate(f: &Forum) -> Vec<FieldError> {
             errs.push(FieldError::new(
                 "registration_closes_at",
                 "must be after registration_opens_at",
+            ));
+        }
+    }
+    for (field, v) in [
+        ("forum_reminder_minutes", f.forum_reminder_minutes),
+        ("session_reminder_minutes", f.session_reminder_minutes),
+    ] {
+        if !(0..=MAX_REMINDER_MINUTES).contains(&v) {
+            errs.push(FieldError::new(
+                field,
+                format!("must be between 0 (off) and {MAX_REMINDER_MINUTES} minutes"),
             ));
         }
     }
@@ -395,6 +444,14 @@ pub async fn create(db: &DatabaseConnection, caller: &Caller, input: NewForum) -
         status: "draft".into(),
         version: 1,
         programme_version: 1,
+        forum_reminder_minutes: match input.forum_reminder_minutes {
+            None => DEFAULT_FORUM_REMINDER_MINUTES,
+            Some(v) => v.unwrap_or(0),
+        },
+        session_reminder_minutes: match input.session_reminder_minutes {
+            None => DEFAULT_SESSION_REMINDER_MINUTES,
+            Some(v) => v.unwrap_or(0),
+        },
         created_at: now,
         updated_at: now,
     };
@@ -606,6 +663,12 @@ pub async fn update(
     if let Some(v) = patch.languages {
         f.languages = serde_json::json!(v);
     }
+    if let Some(v) = patch.forum_reminder_minutes {
+        f.forum_reminder_minutes = v.unwrap_or(0);
+    }
+    if let Some(v) = patch.session_reminder_minutes {
+        f.session_reminder_minutes = v.unwrap_or(0);
+    }
     let errs = validate(&f);
     if !errs.is_empty() {
         return Err(Error::Validation(errs));
@@ -621,6 +684,8 @@ pub async fn update(
         // A higher capacity promotes from the wait-list in this same transaction.
         crate::registrations::capacity_changed(&txn, &saved).await?;
     }
+    // A new first day, time zone or reminder lead re-times the pending reminders.
+    crate::notifications::reminders::forum_changed(&txn, &current, &saved).await?;
     txn.commit().await?;
     Ok(saved)
 }

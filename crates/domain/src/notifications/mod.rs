@@ -4,7 +4,9 @@
 //! below, and organizers list and retry rows through [`list`] and [`retry`].
 //!
 //! Life of a row (`status`): `pending` → `sent`, or `pending` → `dead` (permanent failure
-//! or too many attempts) → `pending` again when an organizer retries it.
+//! or too many attempts) → `pending` again when an organizer retries it, or `pending` →
+//! `cancelled` (a reminder that no longer applies, see [`reminders`]; a cancelled reminder
+//! can become `pending` again when its session moves back to the time it was made for).
 //!
 //! **Claiming** ([`claim_batch`]) is one `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING
 //! *` statement that sets a lease (`lease_owner`, `lease_expires_at`) and counts the
@@ -18,6 +20,7 @@
 //! commit) and an in-process signal ([`local_signal`]) so that a worker wakes at once.
 
 pub mod entity;
+pub mod reminders;
 
 use std::sync::OnceLock;
 
@@ -144,7 +147,7 @@ fn pending_row(n: NewNotification, now: DateTime<Utc>) -> entity::ActiveModel {
     }
 }
 
-async fn signal(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+pub(crate) async fn signal(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
         db.execute_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -271,6 +274,37 @@ pub async fn mark_failed(
         None => q.col_expr(entity::Column::Status, Expr::value("dead")),
     };
     let res = q
+        .filter(entity::Column::Id.eq(id))
+        .filter(entity::Column::Status.eq("pending"))
+        .filter(entity::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+/// Marks a claimed row `cancelled` instead of sending it (the worker, for a reminder that
+/// [`reminders::check`] found stale): lease released, `reason` kept in `last_error`. Only
+/// a `pending` row leased by `owner` changes. Returns whether it changed.
+pub async fn mark_cancelled(
+    db: &DatabaseConnection,
+    id: Uuid,
+    owner: &str,
+    reason: &str,
+) -> Result<bool, DbErr> {
+    let now = crate::db::now();
+    let reason: String = reason.chars().take(2000).collect();
+    let res = entity::Entity::update_many()
+        .col_expr(entity::Column::Status, Expr::value("cancelled"))
+        .col_expr(entity::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            entity::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            entity::Column::LeaseExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(entity::Column::LastError, Expr::value(reason))
         .filter(entity::Column::Id.eq(id))
         .filter(entity::Column::Status.eq("pending"))
         .filter(entity::Column::LeaseOwner.eq(owner))

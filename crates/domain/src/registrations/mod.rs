@@ -37,7 +37,7 @@ use uuid::Uuid;
 use crate::accounts::{self, Caller, Role};
 use crate::error::{ConflictKind, Error, FieldError, Result};
 use crate::forums::{self, Forum};
-use crate::notifications::{self, NewNotification};
+use crate::notifications::{self, reminders, NewNotification};
 
 pub use entity::registration::Model as Registration;
 use entity::{counters, form, idempotency, registration, token};
@@ -855,10 +855,18 @@ pub async fn register_batch(
 ) -> Result<Vec<Result<Outcome>>> {
     let txn = crate::db::begin_write(db).await?;
     let backend = txn.get_database_backend();
+    // The forum start that reminders are scheduled for holds until this commits.
+    crate::db::lock_forum_shared(&txn, forum_id).await?;
     let mut ctr = lock_counters(&txn, forum_id).await?;
     let forum = forums::by_id(&txn, forum_id).await?;
     let now = crate::db::now();
     registration_open(&forum, now)?;
+    // Confirmed registrations get their forum reminder in this transaction.
+    let forum_start = if forum.registration_mode == "open" && forum.forum_reminder_minutes > 0 {
+        Some(reminders::forum_start(&txn, &forum).await?)
+    } else {
+        None
+    };
 
     // Idempotency keys already used.
     let keys: Vec<String> = jobs
@@ -1009,6 +1017,9 @@ pub async fn register_batch(
             dedupe_key,
             send_after: None,
         });
+        if let (Some(start), "confirmed") = (forum_start, kind) {
+            mails.extend(reminders::forum_reminder(&forum, start, &r, now));
+        }
         tokens.push(token::ActiveModel {
             id: Set(Uuid::new_v4()),
             forum_id: Set(forum_id),
@@ -1356,11 +1367,12 @@ pub(crate) async fn promote_waiting(
                 true,
             )
             .await?;
-            save_registration(txn, &r).await?;
-            promoted.push(r.id);
+            let r = save_registration(txn, &r).await?;
+            promoted.push(r);
         }
     }
-    Ok(promoted)
+    reminders::schedule_forum(txn, forum, &promoted).await?;
+    Ok(promoted.into_iter().map(|r| r.id).collect())
 }
 
 /// Called by [`forums::update`] in its transaction when the capacity changed: a higher
@@ -1429,6 +1441,7 @@ async fn leave(
     };
     notify(txn, forum, &mut r, kind, extra, false).await?;
     let r = save_registration(txn, &r).await?;
+    reminders::cancel_registration(txn, forum.id, r.id).await?;
     signups::release_all(txn, forum, r.id).await?;
     if from == Status::Confirmed {
         promote_waiting(txn, forum, ctr).await?;
@@ -1449,6 +1462,7 @@ pub async fn cancel(
     let reason = reason_text(reason.reason)?;
     let txn = crate::db::begin_write(db).await?;
     let (forum, _) = resolve(&txn, actor, slug, id, Role::Organizer).await?;
+    crate::db::lock_forum_shared(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;
     let forum = forums::by_id(&txn, forum.id).await?;
     let r = lock_registration(&txn, id).await?;
@@ -1489,6 +1503,7 @@ pub async fn reject(
     let txn = crate::db::begin_write(db).await?;
     let actor = Actor::Staff(caller.clone());
     let (forum, _) = resolve(&txn, &actor, slug, id, Role::Organizer).await?;
+    crate::db::lock_forum_shared(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;
     let forum = forums::by_id(&txn, forum.id).await?;
     let r = lock_registration(&txn, id).await?;
@@ -1532,6 +1547,7 @@ pub async fn approve(
     let txn = crate::db::begin_write(db).await?;
     let actor = Actor::Staff(caller.clone());
     let (forum, _) = resolve(&txn, &actor, slug, id, Role::Organizer).await?;
+    crate::db::lock_forum_shared(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;
     let forum = forums::by_id(&txn, forum.id).await?;
     let mut r = lock_registration(&txn, id).await?;
@@ -1577,6 +1593,9 @@ pub async fn approve(
             }
             r = save_registration(&txn, &r).await?;
             save_counters(&txn, &ctr).await?;
+            if r.status == Status::Confirmed.as_str() {
+                reminders::schedule_forum(&txn, &forum, std::slice::from_ref(&r)).await?;
+            }
         }
     }
     let v = with_position(&txn, &r).await?;
@@ -1642,6 +1661,7 @@ pub async fn promote(
     .await?;
     let r = save_registration(&txn, &r).await?;
     save_counters(&txn, &ctr).await?;
+    reminders::schedule_forum(&txn, &forum, std::slice::from_ref(&r)).await?;
     let v = RegistrationView::from(&r);
     txn.commit().await?;
     Ok(v)

@@ -18,7 +18,7 @@ use super::{bump, forum_data, lock_registration, resolve, seat_free, Actor, Stat
 use crate::accounts::Role;
 use crate::error::{ConflictKind, ConflictingSession, Error, Result};
 use crate::forums::Forum;
-use crate::notifications::{self, NewNotification};
+use crate::notifications::{self, reminders, NewNotification};
 use crate::sessions::entity::session;
 
 /// A sign-up as shown to its holder.
@@ -208,6 +208,7 @@ async fn promote_session(
             ctr.confirmed_count += 1;
             notify_signup(txn, forum, &mut su, s, "promoted", None).await?;
             save_signup(txn, &su).await?;
+            reminders::schedule_signup(txn, forum, s, &su).await?;
         }
     }
     Ok(())
@@ -238,6 +239,7 @@ pub(crate) async fn release_all(
         su.status = "lost".into();
         su.updated_at = crate::db::now();
         save_signup(txn, &su).await?;
+        reminders::cancel_signup(txn, forum.id, su.session_id, su.id).await?;
         if was_seat {
             if let Some(s) = session::Entity::find_by_id(su.session_id).one(txn).await? {
                 promote_session(txn, forum, &s, &mut ctr).await?;
@@ -298,6 +300,8 @@ pub async fn join(
 ) -> Result<SignupView> {
     let txn = crate::db::begin_write(db).await?;
     let (forum, _) = resolve(&txn, actor, slug, reg_id, Role::Organizer).await?;
+    crate::db::lock_forum_shared(&txn, forum.id).await?;
+    let forum = crate::forums::by_id(&txn, forum.id).await?;
     let r = lock_registration(&txn, reg_id).await?;
     if Status::parse(&r.status) != Status::Confirmed {
         return Err(Error::conflict(
@@ -407,6 +411,8 @@ pub async fn join(
         save_signup(&txn, &su).await?
     };
     save_session_counters(&txn, &ctr).await?;
+    // A seat gets its reminder; a wait-list place gets one when promoted.
+    reminders::schedule_signup(&txn, &forum, &s, &su).await?;
     let v = view(&txn, &su, &s).await?;
     txn.commit().await?;
     Ok(v)
@@ -423,6 +429,7 @@ pub async fn leave(
 ) -> Result<SignupView> {
     let txn = crate::db::begin_write(db).await?;
     let (forum, _) = resolve(&txn, actor, slug, reg_id, Role::Organizer).await?;
+    crate::db::lock_forum_shared(&txn, forum.id).await?;
     lock_registration(&txn, reg_id).await?;
     let s = session_in(&txn, forum.id, session_id).await?;
     let mut su = signup::Entity::find()
@@ -442,6 +449,7 @@ pub async fn leave(
         su.status = "left".into();
         su.updated_at = crate::db::now();
         su = save_signup(&txn, &su).await?;
+        reminders::cancel_signup(&txn, forum.id, session_id, su.id).await?;
         if was_seat {
             promote_session(&txn, &forum, &s, &mut ctr).await?;
         }

@@ -172,6 +172,8 @@ async fn create_forum_from(
         status: "draft".into(),
         version: 1,
         programme_version: 1,
+        forum_reminder_minutes: forums::DEFAULT_FORUM_REMINDER_MINUTES,
+        session_reminder_minutes: forums::DEFAULT_SESSION_REMINDER_MINUTES,
         created_at: now,
         updated_at: now,
     };
@@ -566,6 +568,10 @@ pub async fn apply(
             .await?;
     }
     check_programme(&final_live, &mut report)?;
+    if report.created + report.updated + report.cancelled > 0 {
+        // New sessions may move the forum's start (changed ones were handled one by one).
+        crate::notifications::reminders::retime_forum(txn, forum).await?;
+    }
     if report.created
         + report.updated
         + report.cancelled

@@ -829,6 +829,9 @@ pub async fn create(
         .map_err(guid_taken)?;
     set_people(&txn, &saved, &people).await?;
     crate::db::touch_programme(&txn, access.forum.id).await?;
+    // A new earliest session moves the forum's start: re-time the forum reminders.
+    crate::notifications::reminders::session_changed(&txn, &access.forum, None, Some(&saved))
+        .await?;
     let view = views(&txn, &access, vec![saved]).await?.remove(0);
     txn.commit().await?;
     Ok(view)
@@ -974,7 +977,8 @@ async fn room_name(txn: &impl ConnectionTrait, id: Option<Uuid>) -> Result<Optio
 /// What follows a change of a stored session, in the same transaction (API edits and
 /// schedule imports alike): its speakers are told of a move or cancellation, and its seats
 /// follow — a cancelled session releases everyone, a moved one tells them, a larger one
-/// promotes from its wait-list.
+/// promotes from its wait-list — and its reminders (and the forum's, when the forum's
+/// start moves) are re-timed or cancelled.
 pub(crate) async fn after_change(
     txn: &impl ConnectionTrait,
     forum: &crate::forums::Forum,
@@ -983,7 +987,8 @@ pub(crate) async fn after_change(
     people: &[(Uuid, PersonRole)],
 ) -> Result<()> {
     notify_speakers(txn, forum, before, after, people).await?;
-    crate::registrations::signups::session_changed(txn, forum, before, after).await
+    crate::registrations::signups::session_changed(txn, forum, before, after).await?;
+    crate::notifications::reminders::session_changed(txn, forum, Some(before), Some(after)).await
 }
 
 async fn notify_speakers(
@@ -1094,6 +1099,8 @@ pub async fn delete(
     util::check_if_match(if_match, current.version)?;
     session::Entity::delete_by_id(id).exec(&txn).await?;
     crate::db::touch_programme(&txn, access.forum.id).await?;
+    crate::notifications::reminders::session_changed(&txn, &access.forum, Some(&current), None)
+        .await?;
     txn.commit().await?;
     Ok(())
 }
