@@ -110,14 +110,19 @@ async fn extended_leases_keep_rows_and_lost_ones_cannot_be_extended() {
     let t0 = chrono::Utc::now();
     for r in &a {
         let until = r.lease_expires_at.unwrap();
-        assert!(until >= t0, "a lease lasts at least its length: {until} vs {t0}");
+        assert!(
+            until >= t0,
+            "a lease lasts at least its length: {until} vs {t0}"
+        );
         assert!(until <= t0 + chrono::Duration::seconds(2));
     }
 
     // A keeps extending for three lease lengths; B finds nothing all along.
     for _ in 0..6 {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let kept = notifications::extend_leases(db, "A", &ids, SEC).await.unwrap();
+        let kept = notifications::extend_leases(db, "A", &ids, SEC)
+            .await
+            .unwrap();
         assert_eq!(kept.len(), 3, "A still holds every row");
         let now = chrono::Utc::now();
         assert!(kept.iter().all(|(_, until)| *until >= now));
@@ -128,11 +133,15 @@ async fn extended_leases_keep_rows_and_lost_ones_cannot_be_extended() {
     // A row sent is no longer extended; another worker's row neither.
     assert!(notifications::mark_sent(db, &a[0]).await.unwrap());
     assert_eq!(
-        notifications::extend_leases(db, "C", &ids, SEC).await.unwrap(),
+        notifications::extend_leases(db, "C", &ids, SEC)
+            .await
+            .unwrap(),
         vec![],
         "C holds nothing"
     );
-    let kept = notifications::extend_leases(db, "A", &ids, SEC).await.unwrap();
+    let kept = notifications::extend_leases(db, "A", &ids, SEC)
+        .await
+        .unwrap();
     let kept: HashSet<Uuid> = kept.into_iter().map(|(id, _)| id).collect();
     assert_eq!(kept, HashSet::from([ids[1], ids[2]]));
 
@@ -151,7 +160,9 @@ async fn extended_leases_keep_rows_and_lost_ones_cannot_be_extended() {
     }
     // An expired lease nobody claimed is still its owner's to extend.
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let kept = notifications::extend_leases(db, "B", &ids, SEC).await.unwrap();
+    let kept = notifications::extend_leases(db, "B", &ids, SEC)
+        .await
+        .unwrap();
     assert_eq!(kept.len(), 2);
     assert!(notifications::claim_batch(db, "A", 10, SEC)
         .await
@@ -171,12 +182,18 @@ async fn concurrent_heartbeats_and_claims_never_share_a_row() {
         let mut held: Vec<Uuid> = Vec::new();
         let t0 = std::time::Instant::now();
         while t0.elapsed() < Duration::from_secs(3) {
-            let got = notifications::claim_batch(&db, owner, 7, SEC).await.unwrap();
+            let got = notifications::claim_batch(&db, owner, 7, SEC)
+                .await
+                .unwrap();
             held.extend(got.iter().map(|r| r.id));
             let kept = notifications::extend_leases(&db, owner, &held, SEC)
                 .await
                 .unwrap();
-            assert_eq!(kept.len(), held.len(), "{owner} lost a lease it kept renewing");
+            assert_eq!(
+                kept.len(),
+                held.len(),
+                "{owner} lost a lease it kept renewing"
+            );
             held = kept.iter().map(|(id, _)| *id).collect();
             tokio::time::sleep(Duration::from_millis(300)).await;
         }

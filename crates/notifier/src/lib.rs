@@ -6,8 +6,12 @@
 //! row — at most `worker.concurrency` at a time, outside any transaction — render
 //! ([`render`]), send ([`transport`]) and mark it sent, retried later or dead. The worker
 //! sleeps when nothing is due and wakes on PostgreSQL `NOTIFY`, on the in-process signal
-//! of an embedded worker, or every `poll_interval_ms`. On shutdown it stops claiming,
-//! lets the sends in flight finish, and releases the rows it holds but did not try.
+//! of an embedded worker, or every `poll_interval_ms`. While a batch is in flight, a
+//! heartbeat extends the leases of its unsent rows every third of `lease_secs`
+//! (`convene_domain::notifications::extend_leases`), so a slow batch is not taken over;
+//! a row whose lease was lost to another worker is not sent. On shutdown it stops
+//! claiming, lets the sends in flight finish, and releases the rows it holds but did not
+//! try.
 //!
 //! Reminders (`reminder.*`) are checked against the database just before rendering
 //! (`convene_domain::notifications::reminders::check`): a stale one (registration no
@@ -123,8 +127,9 @@ pub struct WorkerConfig {
     /// Messages sent at the same time (and SMTP connections used).
     #[serde(default = "d_concurrency")]
     pub concurrency: usize,
-    /// How long a claim holds a row, seconds; a row whose worker died is taken over after
-    /// this. Must exceed the time to send a batch (`batch_size / concurrency` × SMTP timeout).
+    /// How long a claim holds a row, seconds (at least 2); a row whose worker died is taken
+    /// over after this. While a batch is in flight the worker renews the leases every
+    /// third of this, so a batch may take longer than one lease.
     #[serde(default = "d_lease")]
     pub lease_secs: u64,
     /// Attempts before a temporarily failing row becomes dead.

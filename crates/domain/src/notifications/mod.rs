@@ -15,6 +15,8 @@
 //! runs under the database's single write lock, which makes it atomic the same way. The
 //! claim commits before anything is sent, and nothing is sent inside a transaction. A row
 //! whose lease expired (its worker died) is due again and is claimed by another worker.
+//! While it sends, a worker renews its leases with [`extend_leases`] (its heartbeat), which
+//! only touches rows it still holds, so a batch that outlives one lease is not taken over.
 //!
 //! **Wake-up**: [`enqueue`] raises PostgreSQL `NOTIFY` on [`PG_CHANNEL`] (delivered at
 //! commit) and an in-process signal ([`local_signal`]) so that a worker wakes at once.
