@@ -6,10 +6,13 @@
 mod common;
 #[path = "common/outbox.rs"]
 mod outbox;
+#[path = "common/relay.rs"]
+mod relay;
 #[path = "common/smtp.rs"]
 mod smtp;
 
 use std::collections::{HashMap, HashSet};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use mail_parser::MimeHeaders;
@@ -639,4 +642,252 @@ async fn embedded_worker_writes_eml_files_by_default() {
         msg.subject()
     );
     assert!(ics_of(&msg).contains("METHOD:REQUEST"));
+}
+
+/// Each Message-ID (row id) seen by the relay, with its count.
+fn relay_ids(relay: &relay::Relay) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for id in relay.message_ids() {
+        let row = id.split('@').next().unwrap_or("").to_string();
+        *m.entry(row).or_insert(0) += 1;
+    }
+    m
+}
+
+/// The relay keeps pooled connections open between messages; it then closes them all
+/// (a relay restart, or its idle timeout) while the worker's pool still holds them. The
+/// rows enqueued afterwards are all delivered, once each, none dead; the worker opened
+/// new connections. Done twice, the second time with the relay cutting again while the
+/// pool is refilling.
+#[tokio::test]
+async fn pooled_connections_closed_by_the_server_lose_nothing() {
+    let relay = relay::Relay::start();
+    let s = start(&["serve", "--no-worker"], relay.port, &[]).await;
+    let f = programme(&s, &[("A", Some("a@example.org"))], "en").await;
+    let db = rows(&s, &f, 10).await;
+    let key = db.keys_where("1 = 1").await.remove(0);
+    let mut w = s.spawn_cli(
+        "worker",
+        &["worker"],
+        &[("CONVENE_WORKER__CONCURRENCY", "4")],
+    );
+    wait_until("the first 10 sent", Duration::from_secs(30), || async {
+        db.count("status = 'sent'").await == 10
+    })
+    .await;
+    assert!(relay.open() >= 1, "the pool keeps its connections open");
+    for round in 1..=2 {
+        let before = relay.connections();
+        relay.cut();
+        wait_until(
+            "the relay closed its connections",
+            Duration::from_secs(5),
+            || async { relay.open() == 0 },
+        )
+        .await;
+        db.clone_row_as(&key, &format!("r{round}"), 20).await;
+        if round == 2 {
+            // Cut again while the first of these are being sent over new connections.
+            wait_until("a new connection", Duration::from_secs(10), || async {
+                relay.connections() > before
+            })
+            .await;
+            relay.cut();
+        }
+        let want = 10 + 20 * round;
+        wait_until("every row sent", Duration::from_secs(30), || async {
+            db.count("status = 'sent'").await == want
+        })
+        .await;
+        assert!(relay.connections() > before, "new connections were opened");
+        eprintln!(
+            "round {round}: {} rows retried so far",
+            db.count("attempts > 1").await
+        );
+    }
+    let _ = w.kill();
+    let _ = w.wait();
+    assert_eq!(
+        db.count("status <> 'sent'").await,
+        0,
+        "none dead or pending"
+    );
+    let seen = relay_ids(&relay);
+    for id in db.ids_where("1 = 1").await {
+        assert!(seen.contains_key(&id), "row {id} was never delivered");
+    }
+    // A cut between messages costs no attempt; a cut during one (round 2) at most a retry.
+    assert_eq!(db.count("attempts > 2").await, 0);
+    let twice: Vec<_> = seen.iter().filter(|(_, c)| **c > 1).collect();
+    eprintln!(
+        "pool test: {} messages, {} connections, {} rows retried, sent twice: {twice:?}",
+        relay.accepted(),
+        relay.connections(),
+        db.count("attempts > 1").await
+    );
+    assert!(
+        twice.len() <= 4,
+        "only a message in flight at the second cut may go twice: {twice:?}"
+    );
+}
+
+/// Sends SIGTERM to a child process.
+fn sigterm(child: &Child) {
+    // SAFETY: kill(2) on the pid of our own child, which has not been waited for.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0, "kill -TERM {}", child.id());
+}
+
+/// Waits (at most `limit`) for a child to exit; its exit status.
+async fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let t0 = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the worker did not exit within {limit:?} of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// SIGTERM while a slow relay holds a batch in flight: the worker exits promptly and
+/// cleanly; every row it claimed is either sent (the sends in flight finish) or pending
+/// again with no lease and no attempt counted (released) — none waits for a lease to
+/// expire; a new worker delivers the rest at once, and nothing is sent twice.
+#[tokio::test]
+async fn sigterm_mid_batch_finishes_or_releases_every_claimed_row() {
+    let sink = SmtpSink::start(Options {
+        store_bodies: false,
+        delay: Duration::from_millis(1000),
+        ..Default::default()
+    });
+    let s = start(&["serve", "--no-worker"], sink.port, &[]).await;
+    let f = programme(&s, &[("A", Some("a@example.org"))], "en").await;
+    let n = 24;
+    let db = rows(&s, &f, n).await;
+    let env = [
+        ("CONVENE_WORKER__BATCH_SIZE", "24"),
+        ("CONVENE_WORKER__CONCURRENCY", "4"),
+        // Long: a row left leased would stay stuck well past the test.
+        ("CONVENE_WORKER__LEASE_SECS", "300"),
+    ];
+    let mut w = s.spawn_cli("worker1", &["worker"], &env);
+    wait_until(
+        "the batch is in flight",
+        Duration::from_secs(30),
+        || async { sink.accepted() >= 4 && db.count("lease_owner IS NOT NULL").await > 4 },
+    )
+    .await;
+    let held = db.count("lease_owner IS NOT NULL").await;
+    sigterm(&w);
+    let t0 = Instant::now();
+    let status = wait_exit(&mut w, Duration::from_secs(10)).await;
+    let took = t0.elapsed();
+    assert!(
+        status.success(),
+        "a clean exit: {status:?}\n{}",
+        s.cli_stderr("worker1")
+    );
+    let log = s.cli_stderr("worker1");
+    assert!(log.contains("released unsent notifications"), "{log}");
+    assert_eq!(
+        db.count("lease_owner IS NOT NULL OR lease_expires_at IS NOT NULL")
+            .await,
+        0,
+        "no row left leased"
+    );
+    let sent = db.count("status = 'sent'").await;
+    assert_eq!(
+        sent as u64,
+        sink.accepted(),
+        "what the relay accepted is marked sent"
+    );
+    assert_eq!(
+        db.count("status = 'pending' AND attempts = 0").await,
+        n - sent,
+        "the others are pending again, their attempt given back"
+    );
+    assert!(sent < n, "stopped mid-batch");
+    eprintln!("SIGTERM test: {held} rows held, {sent} sent, exit after {took:?}");
+
+    let mut w2 = s.spawn_cli(
+        "worker2",
+        &["worker"],
+        &[("CONVENE_WORKER__CONCURRENCY", "8")],
+    );
+    wait_until("the rest sent", Duration::from_secs(30), || async {
+        db.count("status = 'sent'").await == n
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sigterm(&w2);
+    assert!(wait_exit(&mut w2, Duration::from_secs(10)).await.success());
+    let seen = message_ids(&sink);
+    assert_eq!(sink.accepted() as i64, n, "no message sent twice: {seen:?}");
+    assert_eq!(seen.len() as i64, n);
+}
+
+/// A slow relay (3.5 s a message) and a 2 s lease (2–3 s: leases end on whole seconds):
+/// one worker claims every row in one batch that takes over two leases to send, each
+/// message longer than a lease; a second worker polls all along. The first
+/// keeps extending its leases (heartbeat), so the second never takes a row over: each row
+/// goes out exactly once, after exactly one attempt.
+#[tokio::test]
+async fn a_batch_slower_than_its_lease_keeps_its_rows() {
+    let sink = SmtpSink::start(Options {
+        store_bodies: false,
+        delay: Duration::from_millis(3500),
+        ..Default::default()
+    });
+    let s = start(&["serve", "--no-worker"], sink.port, &[]).await;
+    let f = programme(&s, &[("A", Some("a@example.org"))], "en").await;
+    let n = 12;
+    let db = rows(&s, &f, n).await;
+    let env = [
+        ("CONVENE_WORKER__BATCH_SIZE", "12"),
+        ("CONVENE_WORKER__CONCURRENCY", "6"),
+        ("CONVENE_WORKER__LEASE_SECS", "2"),
+        ("CONVENE_WORKER__POLL_INTERVAL_MS", "100"),
+    ];
+    let mut a = s.spawn_cli("worker_a", &["worker"], &env);
+    wait_until(
+        "the first worker holds every row",
+        Duration::from_secs(30),
+        || async { db.count("lease_owner IS NOT NULL").await == n },
+    )
+    .await;
+    let t0 = Instant::now();
+    let mut b = s.spawn_cli("worker_b", &["worker"], &env);
+    wait_until("every row sent", Duration::from_secs(60), || async {
+        db.count("status = 'sent'").await == n
+    })
+    .await;
+    let took = t0.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for w in [&mut a, &mut b] {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    assert!(
+        took > Duration::from_secs(6),
+        "the batch outlived two leases ({took:?})"
+    );
+    let seen = message_ids(&sink);
+    let twice: Vec<_> = seen.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(twice.is_empty(), "sent twice: {twice:?}");
+    assert_eq!(sink.accepted() as i64, n);
+    assert_eq!(
+        db.count("attempts <> 1").await,
+        0,
+        "no row was claimed twice"
+    );
+    assert!(
+        !s.cli_stderr("worker_b").contains("claimed"),
+        "the second worker claimed nothing:\n{}",
+        s.cli_stderr("worker_b")
+    );
 }

@@ -32,15 +32,25 @@ impl Outbox {
 
     /// Inserts `n` copies of the row with dedupe key `key` (new ids, keys `key:copy:i`).
     pub async fn clone_row(&self, key: &str, n: i64) {
+        self.clone_row_as(key, "copy", n).await
+    }
+
+    /// Inserts `n` pending copies of the row with dedupe key `key` (new ids, keys
+    /// `key:<tag>:i`, no attempts, no lease, due when the original was), whatever the
+    /// original's status.
+    pub async fn clone_row_as(&self, key: &str, tag: &str, n: i64) {
         let cols = "forum_id, kind, recipient_email, recipient_name, language, data, status, \
                     attempts, next_attempt_at, lease_owner, lease_expires_at, last_error, sent_at, \
                     created_at, updated_at";
+        let vals = "forum_id, kind, recipient_email, recipient_name, language, data, 'pending', \
+                    0, next_attempt_at, NULL, NULL, NULL, NULL, created_at, updated_at";
+        assert!(tag.chars().all(|c| c.is_ascii_alphanumeric()), "{tag}");
         match self {
             Outbox::Sqlite(p) => {
                 let sql = format!(
                     "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < ?1) \
                      INSERT INTO notifications (id, dedupe_key, {cols}) \
-                     SELECT randomblob(16), dedupe_key || ':copy:' || c.n, {cols} \
+                     SELECT randomblob(16), dedupe_key || ':{tag}:' || c.n, {vals} \
                      FROM notifications, c WHERE dedupe_key = ?2"
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -53,7 +63,7 @@ impl Outbox {
             Outbox::Pg(p) => {
                 let sql = format!(
                     "INSERT INTO notifications (id, dedupe_key, {cols}) \
-                     SELECT gen_random_uuid(), dedupe_key || ':copy:' || c.n, {cols} \
+                     SELECT gen_random_uuid(), dedupe_key || ':{tag}:' || c.n, {vals} \
                      FROM notifications, generate_series(1, $1::bigint) AS c(n) WHERE dedupe_key = $2"
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -89,6 +99,27 @@ impl Outbox {
                     .map(|r| r.get::<String, _>("id"))
                     .collect()
             }
+        }
+    }
+
+    /// Dedupe keys of the rows matching `cond`.
+    pub async fn keys_where(&self, cond: &str) -> Vec<String> {
+        let sql = format!("SELECT dedupe_key FROM notifications WHERE {cond} ORDER BY created_at");
+        match self {
+            Outbox::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(p)
+                .await
+                .expect("query")
+                .iter()
+                .map(|r| r.get::<String, _>("dedupe_key"))
+                .collect(),
+            Outbox::Pg(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(p)
+                .await
+                .expect("query")
+                .iter()
+                .map(|r| r.get::<String, _>("dedupe_key"))
+                .collect(),
         }
     }
 

@@ -6,8 +6,12 @@
 //! row — at most `worker.concurrency` at a time, outside any transaction — render
 //! ([`render`]), send ([`transport`]) and mark it sent, retried later or dead. The worker
 //! sleeps when nothing is due and wakes on PostgreSQL `NOTIFY`, on the in-process signal
-//! of an embedded worker, or every `poll_interval_ms`. On shutdown it stops claiming,
-//! lets the sends in flight finish, and releases the rows it holds but did not try.
+//! of an embedded worker, or every `poll_interval_ms`. While a batch is in flight, a
+//! heartbeat extends the leases of its unsent rows every third of `lease_secs`
+//! (`convene_domain::notifications::extend_leases`), so a slow batch is not taken over;
+//! a row whose lease was lost to another worker is not sent. On shutdown it stops
+//! claiming, lets the sends in flight finish, and releases the rows it holds but did not
+//! try.
 //!
 //! Reminders (`reminder.*`) are checked against the database just before rendering
 //! (`convene_domain::notifications::reminders::check`): a stale one (registration no
@@ -24,6 +28,7 @@ pub mod ics;
 pub mod render;
 pub mod transport;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -122,8 +127,9 @@ pub struct WorkerConfig {
     /// Messages sent at the same time (and SMTP connections used).
     #[serde(default = "d_concurrency")]
     pub concurrency: usize,
-    /// How long a claim holds a row, seconds; a row whose worker died is taken over after
-    /// this. Must exceed the time to send a batch (`batch_size / concurrency` × SMTP timeout).
+    /// How long a claim holds a row, seconds (at least 2); a row whose worker died is taken
+    /// over after this. While a batch is in flight the worker renews the leases every
+    /// third of this, so a batch may take longer than one lease.
     #[serde(default = "d_lease")]
     pub lease_secs: u64,
     /// Attempts before a temporarily failing row becomes dead.
@@ -203,6 +209,103 @@ struct Ctx {
     stopping: AtomicBool,
 }
 
+/// The rows of the batch in flight that this worker still holds, with the expiry of
+/// each one's lease as last written (UTC). A row leaves the map when its task is done
+/// with it, or when the heartbeat finds that its lease passed to another worker.
+#[derive(Default)]
+struct Held(std::sync::Mutex<HashMap<uuid::Uuid, DateTime<Utc>>>);
+
+/// Whether a row may be sent now (see [`Held::check`]).
+#[derive(Debug, PartialEq, Eq)]
+enum Lease {
+    /// Held, with more than the safety margin left.
+    Live,
+    /// Held but too close to its end (or past it), or lost to another worker: not sent.
+    Gone,
+}
+
+impl Held {
+    fn insert(&self, id: uuid::Uuid, until: DateTime<Utc>) {
+        self.0.lock().unwrap().insert(id, until);
+    }
+
+    fn remove(&self, id: uuid::Uuid) {
+        self.0.lock().unwrap().remove(&id);
+    }
+
+    fn ids(&self) -> Vec<uuid::Uuid> {
+        self.0.lock().unwrap().keys().copied().collect()
+    }
+
+    /// [`Lease::Live`] when `id` is held with more than `margin` left (real time).
+    fn check(&self, id: uuid::Uuid, margin: chrono::Duration) -> Lease {
+        match self.0.lock().unwrap().get(&id) {
+            Some(t) if *t - margin > Utc::now() => Lease::Live,
+            _ => Lease::Gone,
+        }
+    }
+
+    /// Records a heartbeat: of `asked`, the rows in `kept` got a new expiry; the others
+    /// (if still in the map) were lost. Returns how many were lost.
+    fn renewed(&self, asked: &[uuid::Uuid], kept: &[(uuid::Uuid, DateTime<Utc>)]) -> usize {
+        let kept: HashMap<_, _> = kept.iter().copied().collect();
+        let mut map = self.0.lock().unwrap();
+        let mut lost = 0;
+        for id in asked {
+            match kept.get(id) {
+                Some(until) => {
+                    if let Some(t) = map.get_mut(id) {
+                        *t = *until;
+                    }
+                }
+                None => {
+                    if map.remove(id).is_some() {
+                        lost += 1;
+                    }
+                }
+            }
+        }
+        lost
+    }
+}
+
+/// The lease of a claim, and the interval of the heartbeat that extends it (a third of
+/// it, so that a heartbeat can fail once and the next still comes in time).
+fn lease_times(cfg: &WorkerConfig) -> (Duration, Duration) {
+    let lease = Duration::from_secs(cfg.lease_secs.max(2));
+    (lease, lease / 3)
+}
+
+/// How much of a lease must be left to start a send: a third of the lease, at most 10 s.
+/// The heartbeat renews a lease while two thirds of it are still left, so only a
+/// heartbeat that keeps failing (the database unreachable) lets a lease run this low.
+fn send_margin(cfg: &WorkerConfig) -> chrono::Duration {
+    chrono::Duration::milliseconds((cfg.lease_secs.max(2) as i64 * 1000 / 3).min(10_000))
+}
+
+/// The heartbeat: extends the leases of the rows still held; forgets those lost.
+async fn heartbeat(ctx: &Ctx, held: &Held, lease: Duration) {
+    let ids = held.ids();
+    if ids.is_empty() {
+        return;
+    }
+    match notifications::extend_leases(&ctx.db, &ctx.owner, &ids, lease).await {
+        Ok(kept) => {
+            let lost = held.renewed(&ids, &kept);
+            if lost > 0 {
+                tracing::warn!(
+                    rows = lost,
+                    "leases lost to another worker; this one will not send those rows"
+                );
+            }
+            tracing::trace!(rows = kept.len(), "leases extended");
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "extending leases failed; trying again at the next heartbeat")
+        }
+    }
+}
+
 /// Runs the worker until `shutdown` resolves. `public_base_url` gives the host of
 /// `Message-ID`s and calendar UIDs and the base of links. Errors only when the mail
 /// configuration is unusable; database errors are logged and retried.
@@ -232,25 +335,22 @@ pub async fn run(
     });
     let mut listener = pg_listener(&ctx.db).await;
     let poll = Duration::from_millis(ctx.cfg.poll_interval_ms.max(20));
+    let (lease, beat) = lease_times(&ctx.cfg);
     tokio::pin!(shutdown);
     loop {
-        let batch = match notifications::claim_batch(
-            &ctx.db,
-            &ctx.owner,
-            ctx.cfg.batch_size.max(1),
-            Duration::from_secs(ctx.cfg.lease_secs.max(2)),
-        )
-        .await
-        {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming notifications failed; retrying");
-                tokio::select! {
-                    _ = &mut shutdown => break,
-                    _ = tokio::time::sleep(poll) => continue,
+        let batch =
+            match notifications::claim_batch(&ctx.db, &ctx.owner, ctx.cfg.batch_size.max(1), lease)
+                .await
+            {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming notifications failed; retrying");
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = tokio::time::sleep(poll) => continue,
+                    }
                 }
-            }
-        };
+            };
         if batch.is_empty() {
             tokio::select! {
                 _ = &mut shutdown => break,
@@ -268,18 +368,31 @@ pub async fn run(
             continue;
         }
         tracing::debug!(rows = batch.len(), "claimed");
+        let held = Arc::new(Held::default());
+        for row in &batch {
+            if let Some(until) = row.lease_expires_at {
+                held.insert(row.id, until);
+            }
+        }
         let sem = Arc::new(tokio::sync::Semaphore::new(ctx.cfg.concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         for row in batch {
             let ctx = ctx.clone();
             let sem = sem.clone();
+            let held = held.clone();
             tasks.spawn(async move {
                 let _permit = sem.acquire_owned().await;
-                deliver(&ctx, row).await
+                let id = row.id;
+                let out = deliver(&ctx, &held, row).await;
+                held.remove(id);
+                out
             });
         }
         let mut to_release = Vec::new();
         let mut stop_now = false;
+        // While the batch is in flight, its leases are extended every `beat`.
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = &mut shutdown, if !stop_now => {
@@ -287,6 +400,7 @@ pub async fn run(
                     ctx.stopping.store(true, Ordering::SeqCst);
                     tracing::info!("shutting down: finishing the sends in flight");
                 }
+                _ = ticker.tick() => heartbeat(&ctx, &held, lease).await,
                 next = tasks.join_next() => match next {
                     None => break,
                     Some(Ok(Some(id))) => to_release.push(id),
@@ -338,17 +452,16 @@ async fn recv(l: &mut Option<sqlx::postgres::PgListener>) -> bool {
     }
 }
 
-/// Delivers one claimed row. Returns its id when it was not tried (to be released).
-async fn deliver(ctx: &Ctx, row: Notification) -> Option<uuid::Uuid> {
+/// Delivers one claimed row. Returns its id when it was not tried (to be released; the
+/// release leaves alone a row whose lease passed to another worker).
+async fn deliver(ctx: &Ctx, held: &Held, row: Notification) -> Option<uuid::Uuid> {
     if ctx.stopping.load(Ordering::SeqCst) {
         return Some(row.id);
     }
-    // A lease about to end could be taken over while we send: leave the row to the next claim.
-    let margin = chrono::Duration::seconds(ctx.cfg.lease_secs.clamp(2, 10) as i64 / 2);
-    if row
-        .lease_expires_at
-        .is_some_and(|t| t - margin <= convene_domain::db::now())
-    {
+    // A lease about to end (the heartbeat failing) could be taken over while we send, and
+    // a lost one already was: leave the row to the next claim.
+    let margin = send_margin(&ctx.cfg);
+    if held.check(row.id, margin) == Lease::Gone {
         return Some(row.id);
     }
     if row.attempts > ctx.cfg.max_attempts {
@@ -394,6 +507,8 @@ async fn deliver(ctx: &Ctx, row: Notification) -> Option<uuid::Uuid> {
     };
     let outcome = match ctx.renderer.render(&row) {
         Ok(r) => match ctx.renderer.message(&row, &r) {
+            // Checked again at the last moment: the reminder check may have taken a while.
+            Ok(_) if held.check(row.id, margin) == Lease::Gone => return Some(row.id),
             Ok(m) => ctx.transport.send(&row, m).await,
             Err(e) => Err(SendError::Permanent(e)),
         },

@@ -15,6 +15,8 @@
 //! runs under the database's single write lock, which makes it atomic the same way. The
 //! claim commits before anything is sent, and nothing is sent inside a transaction. A row
 //! whose lease expired (its worker died) is due again and is claimed by another worker.
+//! While it sends, a worker renews its leases with [`extend_leases`] (its heartbeat), which
+//! only touches rows it still holds, so a batch that outlives one lease is not taken over.
 //!
 //! **Wake-up**: [`enqueue`] raises PostgreSQL `NOTIFY` on [`PG_CHANNEL`] (delivered at
 //! commit) and an in-process signal ([`local_signal`]) so that a worker wakes at once.
@@ -163,7 +165,8 @@ pub(crate) async fn signal(db: &impl ConnectionTrait) -> Result<(), DbErr> {
 ///
 /// A row is due when `status = 'pending'`, `next_attempt_at <= now` and it has no live
 /// lease (`lease_expires_at` null or past). Each claimed row gets `lease_owner = owner`,
-/// `lease_expires_at = now + lease` and `attempts + 1` (an attempt is counted when it
+/// `lease_expires_at` = now + `lease` rounded up to the next whole second (UTC; at least
+/// `lease` from now, at most one second more), and `attempts + 1` (an attempt is counted when it
 /// starts, so a row that crashes its worker every time still runs out of attempts).
 /// Oldest `next_attempt_at` first. One statement, committed on return (see the module doc
 /// for PostgreSQL `FOR UPDATE SKIP LOCKED` and SQLite).
@@ -174,7 +177,7 @@ pub async fn claim_batch(
     lease: std::time::Duration,
 ) -> Result<Vec<Notification>, DbErr> {
     let now = crate::db::now();
-    let until = now + chrono::Duration::seconds(lease.as_secs().max(1) as i64);
+    let until = lease_until(now, lease);
     let backend = db.get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => {
@@ -203,6 +206,13 @@ pub async fn claim_batch(
         ],
     );
     entity::Entity::find().from_raw_sql(stmt).all(db).await
+}
+
+/// The end of a lease of `lease` (whole seconds, at least 1) taken at `now` ([`crate::db::now`],
+/// which drops the fraction of the second): one second more, so that a lease always
+/// lasts at least `lease` of real time.
+fn lease_until(now: DateTime<Utc>, lease: std::time::Duration) -> DateTime<Utc> {
+    now + chrono::Duration::seconds(lease.as_secs().max(1) as i64 + 1)
 }
 
 /// `data` without the capability URLs ([`SECRET_KEYS`]).
@@ -340,6 +350,48 @@ pub async fn release(db: &DatabaseConnection, owner: &str, ids: &[Uuid]) -> Resu
         .exec(db)
         .await?;
     Ok(res.rows_affected)
+}
+
+/// Extends the leases of rows that `owner` still holds: for each of `ids` that is
+/// `pending` and leased by `owner`, `lease_expires_at` becomes now + `lease` (whole
+/// seconds, at least 1; rounded up to the next whole second like [`claim_batch`]; UTC).
+/// A worker calls it periodically (its heartbeat) while a
+/// batch is in flight, so that a batch slower than one lease is not taken over by
+/// another worker. A row that another worker claimed in the meantime (its lease had
+/// expired), or that is no longer pending, is left alone and not returned: its lease is
+/// lost, and the caller must not send it. A lease that expired but was not claimed by
+/// anyone is still `owner`'s and is extended.
+///
+/// Returns the ids that were extended and their new expiry. One statement per 500 ids;
+/// on PostgreSQL it takes the row locks, so it cannot interleave with a
+/// [`claim_batch`] of the same row (that one skips locked rows, and this one re-checks
+/// `lease_owner` after waiting for a claim). Errors: database errors only.
+pub async fn extend_leases(
+    db: &DatabaseConnection,
+    owner: &str,
+    ids: &[Uuid],
+    lease: std::time::Duration,
+) -> Result<Vec<(Uuid, DateTime<Utc>)>, DbErr> {
+    use sea_orm::sea_query::Query;
+    let now = crate::db::now();
+    let until = lease_until(now, lease);
+    let backend = db.get_database_backend();
+    let mut kept = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let stmt = Query::update()
+            .table(entity::Entity)
+            .value(entity::Column::LeaseExpiresAt, until)
+            .value(entity::Column::UpdatedAt, now)
+            .and_where(entity::Column::Id.is_in(chunk.to_vec()))
+            .and_where(entity::Column::Status.eq("pending"))
+            .and_where(entity::Column::LeaseOwner.eq(owner))
+            .returning(Query::returning().column(entity::Column::Id))
+            .to_owned();
+        for row in db.query_all_raw(backend.build(&stmt)).await? {
+            kept.push((row.try_get::<Uuid>("", "id")?, until));
+        }
+    }
+    Ok(kept)
 }
 
 /// A notification as organizers see it (`GET /forums/{slug}/notifications`). The
