@@ -124,7 +124,13 @@ mod tests {
             assert_eq!(c.registration.idempotency_ttl_seconds, 86400);
             assert_eq!(c.registration.idempotency_purge_interval_seconds, 3600);
             jail.set_env("CONVENE_REGISTRATION__IDEMPOTENCY_TTL_SECONDS", "5");
-            assert_eq!(load(None).expect("config").registration.idempotency_ttl_seconds, 5);
+            assert_eq!(
+                load(None)
+                    .expect("config")
+                    .registration
+                    .idempotency_ttl_seconds,
+                5
+            );
             Ok(())
         });
     }

@@ -341,12 +341,11 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     batch,
                     chrono::Duration::hours(24),
                 )
-                    .await
-                    .unwrap();
+                .await
+                .unwrap();
                 for (e, r) in emails.iter().zip(res) {
                     // One live registration per e-mail; after a cancellation, a new one.
-                    if m
-                        .regs
+                    if m.regs
                         .iter()
                         .any(|x| x.email == *e && x.status != St::Cancelled)
                     {

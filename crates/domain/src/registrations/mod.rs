@@ -200,7 +200,8 @@ pub struct RegistrationForm {
 pub struct NewRegistration {
     /// Full name, 1–200 characters.
     pub name: String,
-    /// E-mail; one registration per (normalised, lower-case) e-mail per forum.
+    /// E-mail; one live (not cancelled) registration per (normalised, lower-case) e-mail
+    /// per forum. After a cancellation the same e-mail may register again.
     pub email: String,
     /// Organization (≤ 200).
     #[serde(default)]
