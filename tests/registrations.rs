@@ -1065,6 +1065,32 @@ async fn db_i64(server: &common::Server, sql: &str) -> i64 {
     }
 }
 
+/// Runs the statement `sql`: rows affected, or the database's error.
+async fn db_exec(server: &common::Server, sql: &str) -> Result<u64, String> {
+    use sqlx::Connection as _;
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match common::backend_name() {
+        "postgres" => {
+            let mut c = sqlx::PgConnection::connect(&server.db.url).await.unwrap();
+            sqlx::query(sql)
+                .execute(&mut c)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(|e| e.to_string())
+        }
+        _ => {
+            let mut c = sqlx::SqliteConnection::connect(&server.db.url)
+                .await
+                .unwrap();
+            sqlx::query(sql)
+                .execute(&mut c)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
 /// The first column of every row of `sql`, as text.
 async fn db_texts(server: &common::Server, sql: &str) -> Vec<String> {
     use sqlx::Connection as _;
@@ -1505,6 +1531,17 @@ async fn reregistering_after_cancellation_creates_a_new_registration() {
     assert_eq!(s["counters"]["confirmed"], 1);
     assert_eq!(s["counters"]["waitlisted"], 2);
     assert_eq!(s["by_status"]["cancelled"], 2);
+    // The database itself refuses a second live registration of one e-mail
+    // (`registrations_forum_email_live_key`), and keeps any number of cancelled ones.
+    let revive = "UPDATE registrations SET status = 'pending' \
+        WHERE email = 'p2@example.org' AND status = 'cancelled'";
+    let err = db_exec(&f.server, revive).await.unwrap_err();
+    assert!(err.to_lowercase().contains("unique"), "{err}");
+    let retire = "UPDATE registrations SET status = 'cancelled' WHERE email = 'p2@example.org'";
+    assert_eq!(db_exec(&f.server, retire).await, Ok(2));
+    let back = "UPDATE registrations SET status = 'waitlisted' \
+        WHERE email = 'p2@example.org' AND seq = 4";
+    assert_eq!(db_exec(&f.server, back).await, Ok(1));
 
     // A live registration blocks the e-mail again, without leaking it.
     let res = f

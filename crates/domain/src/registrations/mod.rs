@@ -13,6 +13,20 @@
 //!
 //! Lock order (no deadlocks): forum row → forum counters → registration rows → session
 //! counters (by session id) → sign-up rows.
+//!
+//! # One live registration per e-mail
+//! A forum holds at most one registration per e-mail that is not `cancelled` (partial
+//! unique index `registrations_forum_email_live_key`, migration 000007). A `rejected` one
+//! counts as live: the organizer decided, and registering again answers as for a
+//! duplicate. After a cancellation the person registers anew ([`register_batch`]): a new
+//! row with its own id, `seq` (back of the queue), manage token and check-in code; the
+//! cancelled row stays as history. Look-ups by e-mail take the live row ([`by_email`]).
+//!
+//! # Idempotency keys
+//! A stored `Idempotency-Key` answers replays for the registrar's time to live
+//! (`registration.idempotency_ttl_seconds`, default 24 h, as the IETF httpapi
+//! Idempotency-Key draft and Stripe); after it the key is a new request, and
+//! [`purge_expired_keys`] deletes it.
 
 pub mod admin;
 pub mod batcher;
