@@ -1382,7 +1382,7 @@ async fn concurrent_signups_while_room_capacity_is_raised() {
     let mut set = JoinSet::new();
     // Everyone but registration 20 signs up at once; the organizer raises the room among
     // them.
-    for (id, tok) in regs.iter().cloned().filter(|r| *r != regs[20]) {
+    for (id, tok) in regs.iter().filter(|&r| *r != regs[20]).cloned() {
         let client = f.server.client.clone();
         let url = f.url(&format!("/registrations/{id}/signups/{s}"));
         set.spawn(async move {
@@ -1777,4 +1777,53 @@ async fn expired_idempotency_keys_are_purged() {
     }
     // The registrations stay.
     assert_eq!(f.all().await.len(), 5);
+}
+
+fn schedule_with_hall(capacity: i32) -> Vec<u8> {
+    let event = json!({"id": 1, "guid": "0b6c2a52-7d1e-4a8e-9f00-000000000001",
+        "date": "2030-11-26T10:00:00+03:00", "start": "10:00", "duration": "01:00",
+        "room": "Hall", "title": "Workshop", "type": "workshop", "persons": []});
+    serde_json::to_vec(&json!({"schedule": {"version": "1", "conference": {
+        "acronym": "rush-2025", "title": "Rush forum", "start": "2030-11-26", "end": "2030-11-27",
+        "daysCount": 2, "timeslot_duration": "00:15", "time_zone_name": "Europe/Istanbul",
+        "rooms": [{"name": "Hall", "capacity": capacity}],
+        "days": [{"index": 1, "date": "2030-11-26", "day_start": "2030-11-26T08:00:00+03:00",
+            "day_end": "2030-11-26T22:00:00+03:00", "rooms": {"Hall": [event]}}]}}}))
+    .unwrap()
+}
+
+/// A schedule import that raises a room's capacity promotes like a room PATCH.
+#[tokio::test]
+async fn schedule_import_raising_room_capacity_promotes() {
+    let f = Forum::new(None, "open").await;
+    let import = |cap: i32| {
+        f.server
+            .client
+            .post(f.url("/schedule/import"))
+            .bearer_auth(&f.token)
+            .body(schedule_with_hall(cap))
+            .send()
+    };
+    let res = import(1).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let (code, list) = f.org(reqwest::Method::GET, "/sessions", None).await;
+    assert_eq!(code, 200, "{list}");
+    let s = list["items"][0]["id"].as_str().unwrap().to_owned();
+    let regs = registrations(&f, 3).await;
+    for r in &regs {
+        join(&f, r, &s).await;
+    }
+    let c = ("confirmed", None);
+    let w = |p| ("waitlisted", Some(p));
+    assert_eq!(seats(&f, &regs, &s).await, st(&[c, w(1), w(2)]));
+    let res = import(2).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(seats(&f, &regs, &s).await, st(&[c, c, w(1)]));
+    assert_eq!(session_counters(&f, &s).await, (2, 1));
+    assert_eq!(f.outbox("signup.promoted").await, 1);
+    // A smaller room in the next file takes no seat away.
+    let res = import(1).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(seats(&f, &regs, &s).await, st(&[c, c, w(1)]));
+    assert_eq!(f.outbox("signup.promoted").await, 1);
 }
