@@ -37,6 +37,12 @@ pub struct RegistrationConfig {
     /// Group commit: apply the registrations that queue up for one forum in one
     /// transaction (`false`: one transaction per registration).
     pub batching: bool,
+    /// How long a stored `Idempotency-Key` answers replays, seconds (default 86400 = 24 h,
+    /// as Stripe; IETF httpapi Idempotency-Key draft: keys expire). After it the same key
+    /// is a new request. Must be ≥ 1.
+    pub idempotency_ttl_seconds: u64,
+    /// How often `convene serve` deletes expired keys, seconds (default 3600). Must be ≥ 1.
+    pub idempotency_purge_interval_seconds: u64,
 }
 
 /// `[rate_limit]`: per client IP; `per_minute = 0` turns a limit off.
@@ -115,6 +121,16 @@ mod tests {
             assert_eq!(c.database.url, "postgres://u:secret@h/db");
             assert!(!format!("{:?}", c).contains("secret"));
             assert_eq!(c.mail.transport, "file");
+            assert_eq!(c.registration.idempotency_ttl_seconds, 86400);
+            assert_eq!(c.registration.idempotency_purge_interval_seconds, 3600);
+            jail.set_env("CONVENE_REGISTRATION__IDEMPOTENCY_TTL_SECONDS", "5");
+            assert_eq!(
+                load(None)
+                    .expect("config")
+                    .registration
+                    .idempotency_ttl_seconds,
+                5
+            );
             Ok(())
         });
     }

@@ -309,6 +309,11 @@ async fn load_demo(db: &DatabaseConnection) -> Result<()> {
 }
 
 async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -> Result<()> {
+    anyhow::ensure!(
+        cfg.registration.idempotency_ttl_seconds >= 1
+            && cfg.registration.idempotency_purge_interval_seconds >= 1,
+        "registration.idempotency_ttl_seconds and registration.idempotency_purge_interval_seconds must be at least 1"
+    );
     let listener = tokio::net::TcpListener::bind(&cfg.http.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.http.listen))?;
@@ -336,7 +341,11 @@ async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -
     let registrar = convene_domain::registrations::batcher::Registrar::new(
         db.clone(),
         cfg.registration.batching,
+        std::time::Duration::from_secs(cfg.registration.idempotency_ttl_seconds),
     );
+    let key_purge = registrar.spawn_key_purge(std::time::Duration::from_secs(
+        cfg.registration.idempotency_purge_interval_seconds,
+    ));
     let app = convene_api::router(convene_api::AppState::new(
         db,
         cfg.http.public_base_url.clone(),
@@ -355,6 +364,7 @@ async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    key_purge.abort();
     let _ = stop_tx.send(true);
     if let Some(w) = worker {
         let _ = w.await;

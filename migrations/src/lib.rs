@@ -13,6 +13,7 @@ mod m20261129_000003_registrations;
 mod m20261129_000004_declarations;
 mod m20261129_000005_notifier;
 mod m20261129_000006_reminders;
+mod m20261129_000007_reregistration;
 
 /// The ordered list of convene's migrations.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_declarations::Migration),
             Box::new(m20261129_000005_notifier::Migration),
             Box::new(m20261129_000006_reminders::Migration),
+            Box::new(m20261129_000007_reregistration::Migration),
         ]
     }
 }

@@ -335,11 +335,20 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                             .unwrap(),
                     );
                 }
-                let res = registrations::register_batch(&env.db, env.forum_id, batch)
-                    .await
-                    .unwrap();
+                let res = registrations::register_batch(
+                    &env.db,
+                    env.forum_id,
+                    batch,
+                    chrono::Duration::hours(24),
+                )
+                .await
+                .unwrap();
                 for (e, r) in emails.iter().zip(res) {
-                    if m.regs.iter().any(|x| x.email == *e) {
+                    // One live registration per e-mail; after a cancellation, a new one.
+                    if m.regs
+                        .iter()
+                        .any(|x| x.email == *e && x.status != St::Cancelled)
+                    {
                         let err = r.err().map(|e| kind(&e));
                         prop_assert_eq!(err.as_deref(), Some("already-registered"));
                         continue;

@@ -128,15 +128,22 @@ async fn put_form(
 }
 
 /// Register for a published forum inside its registration window (public; rate-limited
-/// per IP). Open mode: `confirmed` while seats remain, else `waitlisted`; approval mode:
+/// per IP).
+///
+/// Open mode: `confirmed` while seats remain, else `waitlisted`; approval mode:
 /// `pending`. Answers 201 with the registration and its manage token (shown once).
-/// `Idempotency-Key`: the same key and body again → the same registration (200, with a
-/// fresh manage token); another body → 422; while the first is in flight → 409
-/// `idempotency-key-in-flight`. A known e-mail → 409 `already-registered` (nothing of
-/// the existing registration is shown; its manage link is e-mailed). Window closed or
-/// forum not published → 409 `registration-closed`. Too many requests → 429.
+/// `Idempotency-Key` (IETF httpapi Idempotency-Key draft): the same key and body again →
+/// the same registration (200, with a fresh manage token); another body → 422; while the
+/// first is in flight → 409 `idempotency-key-in-flight`. Keys expire 24 hours after their
+/// first use (server setting `registration.idempotency_ttl_seconds`): after that the same
+/// key is a new request, and expired keys are deleted. An e-mail with a live registration
+/// (pending, confirmed, wait-listed or rejected) → 409 `already-registered` (nothing of
+/// the existing registration is shown; its manage link is e-mailed). After a
+/// cancellation the person may register again: a new registration (new id, place at the
+/// end of the queue, manage token and check-in code); the cancelled one stays. Window
+/// closed or forum not published → 409 `registration-closed`. Too many requests → 429.
 #[utoipa::path(post, path = "/forums/{slug}/registrations", tag = "registrations",
-    params(("slug" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
+    params(("slug" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe for 24 hours (then the key is a new request); 1–200 visible ASCII characters")),
     request_body = NewRegistration,
     responses((status = 201, body = RegistrationCreated), (status = 200, body = RegistrationCreated, description = "idempotent replay"),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]

@@ -31,6 +31,7 @@ struct Job {
 pub struct Registrar {
     db: DatabaseConnection,
     batching: bool,
+    idempotency_ttl: chrono::Duration,
     queues: Mutex<HashMap<Uuid, mpsc::UnboundedSender<Job>>>,
     in_flight: Arc<Mutex<HashSet<(Uuid, String)>>>,
 }
@@ -75,11 +76,22 @@ fn copy_err(e: &Error) -> Error {
 
 impl Registrar {
     /// A registrar on `db`; `batching` false applies each request in its own transaction
-    /// (the naive design, kept for comparison in the benchmark).
-    pub fn new(db: DatabaseConnection, batching: bool) -> Arc<Registrar> {
+    /// (the naive design, kept for comparison in the benchmark). `idempotency_ttl` is how
+    /// long a stored `Idempotency-Key` answers replays (configuration
+    /// `registration.idempotency_ttl_seconds`, default 24 h; at most 100 years are kept);
+    /// after it the key is new.
+    pub fn new(
+        db: DatabaseConnection,
+        batching: bool,
+        idempotency_ttl: std::time::Duration,
+    ) -> Arc<Registrar> {
         Arc::new(Registrar {
             db,
             batching,
+            // At most 100 years, so that `now - ttl` stays a valid instant.
+            idempotency_ttl: chrono::Duration::from_std(idempotency_ttl)
+                .unwrap_or(chrono::Duration::MAX)
+                .min(chrono::Duration::days(36_500)),
             queues: Mutex::new(HashMap::new()),
             in_flight: Arc::new(Mutex::new(HashSet::new())),
         })
@@ -107,14 +119,14 @@ impl Registrar {
             None => None,
         };
         if !self.batching {
-            return run_one(&self.db, p).await;
+            return run_one(&self.db, p, self.idempotency_ttl).await;
         }
         let (tx, rx) = oneshot::channel();
         let forum_id = p.forum_id;
         let sender = {
             let mut q = self.queues.lock().expect("queues");
             q.entry(forum_id)
-                .or_insert_with(|| spawn_worker(self.db.clone(), forum_id))
+                .or_insert_with(|| spawn_worker(self.db.clone(), forum_id, self.idempotency_ttl))
                 .clone()
         };
         if let Err(mpsc::error::SendError(job)) = sender.send(Job {
@@ -122,7 +134,7 @@ impl Registrar {
             reply: tx,
         }) {
             self.queues.lock().expect("queues").remove(&forum_id);
-            return run_one(&self.db, job.prepared).await;
+            return run_one(&self.db, job.prepared, self.idempotency_ttl).await;
         }
         rx.await.unwrap_or_else(|_| {
             Err(Error::Db(DbErr::Custom(
@@ -132,15 +144,41 @@ impl Registrar {
     }
 }
 
-async fn run_one(db: &DatabaseConnection, p: Prepared) -> Result<Outcome> {
+impl Registrar {
+    /// Starts the periodic purge of expired `Idempotency-Key` rows
+    /// ([`super::purge_expired_keys`], 1,000 rows per round): once at once, then every
+    /// `every`, until the runtime stops or the handle is aborted. Failures are logged and
+    /// retried at the next tick.
+    pub fn spawn_key_purge(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let (db, ttl) = (self.db.clone(), self.idempotency_ttl);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match super::purge_expired_keys(&db, ttl, 1000).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "expired idempotency keys purged"),
+                    Err(e) => tracing::warn!(error = %e, "purging expired idempotency keys"),
+                }
+            }
+        })
+    }
+}
+
+async fn run_one(db: &DatabaseConnection, p: Prepared, ttl: chrono::Duration) -> Result<Outcome> {
     let forum_id = p.forum_id;
-    register_batch(db, forum_id, vec![p])
+    register_batch(db, forum_id, vec![p], ttl)
         .await?
         .pop()
         .unwrap_or_else(|| Err(Error::Db(DbErr::Custom("empty batch".into()))))
 }
 
-fn spawn_worker(db: DatabaseConnection, forum_id: Uuid) -> mpsc::UnboundedSender<Job> {
+fn spawn_worker(
+    db: DatabaseConnection,
+    forum_id: Uuid,
+    ttl: chrono::Duration,
+) -> mpsc::UnboundedSender<Job> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
@@ -154,7 +192,7 @@ fn spawn_worker(db: DatabaseConnection, forum_id: Uuid) -> mpsc::UnboundedSender
             let (prepared, replies): (Vec<_>, Vec<_>) =
                 jobs.into_iter().map(|j| (j.prepared, j.reply)).unzip();
             let n = prepared.len();
-            match register_batch(&db, forum_id, prepared.clone()).await {
+            match register_batch(&db, forum_id, prepared.clone(), ttl).await {
                 Ok(results) => {
                     for (reply, r) in replies.into_iter().zip(results) {
                         let _ = reply.send(r);
@@ -164,7 +202,7 @@ fn spawn_worker(db: DatabaseConnection, forum_id: Uuid) -> mpsc::UnboundedSender
                     // One bad request must not fail its neighbours: apply each alone.
                     tracing::warn!(error = %e, batch = n, "registration batch failed; retrying one by one");
                     for (reply, p) in replies.into_iter().zip(prepared) {
-                        let _ = reply.send(run_one(&db, p).await);
+                        let _ = reply.send(run_one(&db, p, ttl).await);
                     }
                 }
                 Err(e) => {

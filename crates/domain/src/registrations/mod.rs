@@ -13,6 +13,20 @@
 //!
 //! Lock order (no deadlocks): forum row → forum counters → registration rows → session
 //! counters (by session id) → sign-up rows.
+//!
+//! # One live registration per e-mail
+//! A forum holds at most one registration per e-mail that is not `cancelled` (partial
+//! unique index `registrations_forum_email_live_key`, migration 000007). A `rejected` one
+//! counts as live: the organizer decided, and registering again answers as for a
+//! duplicate. After a cancellation the person registers anew ([`register_batch`]): a new
+//! row with its own id, `seq` (back of the queue), manage token and check-in code; the
+//! cancelled row stays as history. Look-ups by e-mail take the live row ([`by_email`]).
+//!
+//! # Idempotency keys
+//! A stored `Idempotency-Key` answers replays for the registrar's time to live
+//! (`registration.idempotency_ttl_seconds`, default 24 h, as the IETF httpapi
+//! Idempotency-Key draft and Stripe); after it the key is a new request, and
+//! [`purge_expired_keys`] deletes it.
 
 pub mod admin;
 pub mod batcher;
@@ -200,7 +214,8 @@ pub struct RegistrationForm {
 pub struct NewRegistration {
     /// Full name, 1–200 characters.
     pub name: String,
-    /// E-mail; one registration per (normalised, lower-case) e-mail per forum.
+    /// E-mail; one live (not cancelled) registration per (normalised, lower-case) e-mail
+    /// per forum. After a cancellation the same e-mail may register again.
     pub email: String,
     /// Organization (≤ 200).
     #[serde(default)]
@@ -840,11 +855,15 @@ fn key_lock_id(forum_id: Uuid, key: &str) -> i64 {
 /// the counter row, one commit), in order; each gets its own result. This is the group
 /// commit of the [`batcher`]; a batch of one is the plain path.
 ///
-/// Per request: `Idempotency-Key` seen with the same body → the stored registration again
-/// ([`Outcome::Replayed`]); with another body → 422; held by a concurrent transaction
-/// (PostgreSQL advisory lock) → 409 `idempotency-key-in-flight`. A known e-mail → 409
-/// `already-registered`, and its manage link is e-mailed (at most once a minute) — the
-/// answer shows nothing of the existing registration. Otherwise the registration is
+/// Per request: `Idempotency-Key` stored less than `idempotency_ttl` ago with the same body
+/// → the stored registration again ([`Outcome::Replayed`]); with another body → 422; held
+/// by a concurrent transaction (PostgreSQL advisory lock) → 409 `idempotency-key-in-flight`.
+/// A key stored `idempotency_ttl` or longer ago has expired: the request is new, and the
+/// stored row is replaced (see [`purge_expired_keys`] for the others). An e-mail with a
+/// live (not cancelled) registration — `rejected` included — → 409 `already-registered`,
+/// and that registration's manage link is e-mailed (at most once a minute) — the answer
+/// shows nothing of it. A person whose registrations are all cancelled registers anew (new
+/// id, `seq`, token and check-in code; the cancelled rows stay). Otherwise the registration is
 /// inserted as `confirmed` (open mode, seat free), `waitlisted` (open mode, full) or
 /// `pending` (approval mode), with its outbox row. Errors for the whole batch: registration
 /// closed (409), database.
@@ -852,6 +871,7 @@ pub async fn register_batch(
     db: &DatabaseConnection,
     forum_id: Uuid,
     jobs: Vec<Prepared>,
+    idempotency_ttl: chrono::Duration,
 ) -> Result<Vec<Result<Outcome>>> {
     let txn = crate::db::begin_write(db).await?;
     let backend = txn.get_database_backend();
@@ -874,17 +894,24 @@ pub async fn register_batch(
         .filter_map(|j| j.idempotency_key.clone())
         .collect();
     let mut stored: HashMap<String, idempotency::Model> = HashMap::new();
+    // Keys stored so long ago that they expired: a request with one is new.
+    let mut expired: Vec<String> = vec![];
     if !keys.is_empty() {
+        let cutoff = now - idempotency_ttl;
         for m in idempotency::Entity::find()
             .filter(idempotency::Column::ForumId.eq(forum_id))
             .filter(idempotency::Column::Key.is_in(keys.clone()))
             .all(&txn)
             .await?
         {
-            stored.insert(m.key.clone(), m);
+            if m.created_at <= cutoff {
+                expired.push(m.key);
+            } else {
+                stored.insert(m.key.clone(), m);
+            }
         }
     }
-    // E-mails already registered.
+    // E-mails with a live registration (one at most: `registrations_forum_email_live_key`).
     let emails: Vec<String> = jobs.iter().map(|j| j.row.email.clone()).collect();
     let mut known: HashMap<String, Uuid> = registration::Entity::find()
         .select_only()
@@ -892,6 +919,7 @@ pub async fn register_batch(
         .column(registration::Column::Id)
         .filter(registration::Column::ForumId.eq(forum_id))
         .filter(registration::Column::Email.is_in(emails))
+        .filter(registration::Column::Status.ne(Status::Cancelled.as_str()))
         .into_tuple::<(String, Uuid)>()
         .all(&txn)
         .await?
@@ -1065,6 +1093,16 @@ pub async fn register_batch(
             .exec_without_returning(&txn)
             .await?;
     }
+    if !expired.is_empty() {
+        // Only the expired keys that are used again now; `created_at` is checked again so
+        // that a row stored meanwhile is never taken.
+        idempotency::Entity::delete_many()
+            .filter(idempotency::Column::ForumId.eq(forum_id))
+            .filter(idempotency::Column::Key.is_in(expired))
+            .filter(idempotency::Column::CreatedAt.lte(now - idempotency_ttl))
+            .exec(&txn)
+            .await?;
+    }
     for chunk in keys_rows.chunks(500) {
         idempotency::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(&txn)
@@ -1074,6 +1112,52 @@ pub async fn register_batch(
     save_counters(&txn, &ctr).await?;
     txn.commit().await?;
     Ok(results)
+}
+
+/// Deletes the `Idempotency-Key` rows stored `ttl` or longer ago, which no request can use
+/// any more (an expired key is a new request, see [`register_batch`]). Works in rounds of
+/// at most `batch` rows, oldest first, one statement per forum and round (no statement
+/// spans two forums), at most 100 rounds per call; `convene serve` calls it periodically
+/// (`registration.idempotency_purge_interval_seconds`). Returns the number of rows
+/// deleted. Errors: database.
+pub async fn purge_expired_keys(
+    db: &DatabaseConnection,
+    ttl: chrono::Duration,
+    batch: u64,
+) -> Result<u64> {
+    let cutoff = crate::db::now() - ttl;
+    let batch = batch.max(1);
+    let mut total = 0;
+    for _ in 0..100 {
+        let rows: Vec<(Uuid, String)> = idempotency::Entity::find()
+            .select_only()
+            .column(idempotency::Column::ForumId)
+            .column(idempotency::Column::Key)
+            .filter(idempotency::Column::CreatedAt.lte(cutoff))
+            .order_by_asc(idempotency::Column::CreatedAt)
+            .limit(batch)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let found = rows.len() as u64;
+        let mut by_forum: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+        for (forum_id, key) in rows {
+            by_forum.entry(forum_id).or_default().push(key);
+        }
+        for (forum_id, keys) in by_forum {
+            total += idempotency::Entity::delete_many()
+                .filter(idempotency::Column::ForumId.eq(forum_id))
+                .filter(idempotency::Column::Key.is_in(keys))
+                .filter(idempotency::Column::CreatedAt.lte(cutoff))
+                .exec(db)
+                .await?
+                .rows_affected;
+        }
+        if found < batch {
+            break;
+        }
+    }
+    Ok(total)
 }
 
 /// E-mails a new manage link for the registration `id` unless one went out in this minute
@@ -1118,18 +1202,38 @@ async fn resend_link_in(
     Ok(())
 }
 
+/// The registration that answers for `email` in a forum: the live one (not cancelled; at
+/// most one, by `registrations_forum_email_live_key`), else the latest cancelled one (the
+/// person's history), else none.
+pub async fn by_email(
+    db: &impl ConnectionTrait,
+    forum_id: Uuid,
+    email: &str,
+) -> Result<Option<Registration>> {
+    let rows = registration::Entity::find()
+        .filter(registration::Column::ForumId.eq(forum_id))
+        .filter(registration::Column::Email.eq(email))
+        .order_by_desc(registration::Column::Seq)
+        .all(db)
+        .await?;
+    let live = rows
+        .iter()
+        .position(|r| r.status != Status::Cancelled.as_str());
+    Ok(match live {
+        Some(i) => rows.into_iter().nth(i),
+        None => rows.into_iter().next(),
+    })
+}
+
 /// `POST /forums/{slug}/registrations/resend-link`: e-mails the manage link of the
-/// registration with this e-mail, if there is one (at most once a minute). The answer is
-/// the same whether or not one exists. Errors: 404 forum; 422 e-mail.
+/// registration with this e-mail (see [`by_email`]: the live one, else the latest
+/// cancelled one), if there is one (at most once a minute). The answer is the same whether
+/// or not one exists. Errors: 404 forum; 422 e-mail.
 pub async fn resend_link(db: &DatabaseConnection, slug: &str, email: &str) -> Result<()> {
     let email = accounts::normalise_email("email", email)?;
     let access = forums::find_visible(db, &Caller::Anonymous, slug).await?;
     let txn = crate::db::begin_write(db).await?;
-    let found = registration::Entity::find()
-        .filter(registration::Column::ForumId.eq(access.forum.id))
-        .filter(registration::Column::Email.eq(email.clone()))
-        .one(&txn)
-        .await?;
+    let found = by_email(&txn, access.forum.id, &email).await?;
     if let Some(r) = found {
         resend_link_in(&txn, &access.forum, r.id, &email).await?;
     }

@@ -214,6 +214,62 @@ async fn promote_session(
     Ok(())
 }
 
+/// Whether a capacity change from `before` to `after` gives more seats (`None` =
+/// unlimited): a higher number, or a number becoming unlimited.
+pub fn capacity_grew(before: Option<i32>, after: Option<i32>) -> bool {
+    match (before, after) {
+        (Some(b), Some(a)) => a > b,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// Called in the transaction that changed room `room_id`'s capacity from `before` to
+/// `after` (room PATCH, schedule import; forum row locked by [`crate::db::lock_forum`]).
+/// Every scheduled session of the room without its own capacity inherits the room's
+/// ([`effective_capacity`]); when the room grew, each of them with a wait-list promotes
+/// from it exactly as a session capacity increase does ([`promote_session`]: oldest `seq`
+/// first, once per freed seat, `signup.promoted` outbox row and session reminder each),
+/// sessions in id order (the lock order of session counters). A lower capacity never
+/// promotes nor takes a seat away.
+pub(crate) async fn room_capacity_changed(
+    txn: &impl ConnectionTrait,
+    forum: &Forum,
+    room_id: Uuid,
+    before: Option<i32>,
+    after: Option<i32>,
+) -> Result<()> {
+    if !capacity_grew(before, after) {
+        return Ok(());
+    }
+    let inheriting: Vec<session::Model> = session::Entity::find()
+        .filter(session::Column::RoomId.eq(room_id))
+        .filter(session::Column::Capacity.is_null())
+        .filter(session::Column::Status.eq("scheduled"))
+        .order_by_asc(session::Column::Id)
+        .all(txn)
+        .await?;
+    if inheriting.is_empty() {
+        return Ok(());
+    }
+    let waiting: std::collections::HashSet<Uuid> = session_counters::Entity::find()
+        .select_only()
+        .column(session_counters::Column::SessionId)
+        .filter(session_counters::Column::SessionId.is_in(inheriting.iter().map(|s| s.id)))
+        .filter(session_counters::Column::WaitlistedCount.gt(0))
+        .into_tuple::<Uuid>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .collect();
+    for s in inheriting.iter().filter(|s| waiting.contains(&s.id)) {
+        let mut ctr = lock_session_counters(txn, forum.id, s.id).await?;
+        promote_session(txn, forum, s, &mut ctr).await?;
+        save_session_counters(txn, &ctr).await?;
+    }
+    Ok(())
+}
+
 /// Releases every live sign-up of registration `reg_id` (it was cancelled or rejected):
 /// seats go to the next in line of each session. No `signup.lost` mail: the participant
 /// is told about the registration itself.
@@ -497,8 +553,9 @@ pub async fn seated_sessions(db: &impl ConnectionTrait, reg_id: Uuid) -> Result<
 /// Called by `sessions::update` inside its transaction (forum row locked) after a session
 /// changed. A cancelled session releases everyone: seat holders get `session.cancelled`,
 /// wait-listed people `signup.lost`. A moved session (time or room) sends
-/// `session.changed` to seat holders. A higher capacity promotes from the wait-list; a
-/// lower one never promotes or takes a seat away.
+/// `session.changed` to seat holders. A higher capacity promotes from the wait-list — its
+/// own, or its room's when it has none, so a move to a larger room promotes too; a lower
+/// one never promotes or takes a seat away.
 pub async fn session_changed(
     txn: &impl ConnectionTrait,
     forum: &Forum,

@@ -186,7 +186,11 @@ pub async fn create(
     Ok(saved)
 }
 
-/// Changes a room under `If-Match`. Errors: 401/403/404; 412; 422; 409 name taken.
+/// Changes a room under `If-Match`. A higher capacity (or `null` = unlimited) promotes,
+/// in the same transaction, from the wait-lists of the room's scheduled sessions that have
+/// no capacity of their own (see
+/// [`crate::registrations::signups::room_capacity_changed`]); a lower one changes no seat.
+/// Errors: 401/403/404; 412; 422; 409 name taken.
 pub async fn update(
     db: &DatabaseConnection,
     caller: &Caller,
@@ -227,6 +231,16 @@ pub async fn update(
     let mut am = r.into_active_model().reset_all();
     am.id = sea_orm::ActiveValue::Unchanged(id);
     let saved = am.update(&txn).await.map_err(|e| name_taken(e, &name))?;
+    if saved.capacity != current.capacity {
+        crate::registrations::signups::room_capacity_changed(
+            &txn,
+            &access.forum,
+            id,
+            current.capacity,
+            saved.capacity,
+        )
+        .await?;
+    }
     crate::db::touch_programme(&txn, access.forum.id).await?;
     txn.commit().await?;
     Ok(saved)

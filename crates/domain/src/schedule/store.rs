@@ -568,6 +568,22 @@ pub async fn apply(
             .await?;
     }
     check_programme(&final_live, &mut report)?;
+    // Rooms that grew: their sessions without own capacity promote from their wait-lists
+    // (after the sessions were updated, so a session cancelled by this file stays so).
+    for (name, r) in &rooms_by_name {
+        if let Some(old) = rooms_before.get(name) {
+            if old.capacity != r.capacity {
+                crate::registrations::signups::room_capacity_changed(
+                    txn,
+                    forum,
+                    r.id,
+                    old.capacity,
+                    r.capacity,
+                )
+                .await?;
+            }
+        }
+    }
     if report.created + report.updated + report.cancelled > 0 {
         // New sessions may move the forum's start (changed ones were handled one by one).
         crate::notifications::reminders::retime_forum(txn, forum).await?;
