@@ -891,3 +891,45 @@ async fn a_batch_slower_than_its_lease_keeps_its_rows() {
         s.cli_stderr("worker_b")
     );
 }
+
+/// Nagle's algorithm is off on the worker's pooled SMTP connections: lettre writes a
+/// message's body and its `\r\n.\r\n` as two writes, and with Nagle on the second waits
+/// for the relay's delayed ACK — 40 ms a message, ≥ 4 s for 100 over one connection
+/// (see `convene_domain::net`). One worker, one connection, one message at a time.
+#[tokio::test]
+async fn one_pooled_smtp_connection_sends_without_the_delayed_ack_stall() {
+    let sink = SmtpSink::start(Options {
+        store_bodies: false,
+        ..Default::default()
+    });
+    let s = start(&["serve", "--no-worker"], sink.port, &[]).await;
+    let f = programme(&s, &[("A", Some("a@example.org"))], "en").await;
+    let n = 105;
+    let db = rows(&s, &f, n).await;
+    let env = [
+        ("CONVENE_WORKER__BATCH_SIZE", "200"),
+        ("CONVENE_WORKER__CONCURRENCY", "1"),
+        ("CONVENE_MAIL__SMTP__POOL_SIZE", "1"),
+        ("CONVENE_LOG", "warn"),
+    ];
+    let mut w = s.spawn_cli("worker", &["worker"], &env);
+    // The first messages may go before the new connection is found and set.
+    wait_until("5 sent", Duration::from_secs(30), || async {
+        sink.accepted() >= 5
+    })
+    .await;
+    let t0 = Instant::now();
+    wait_until("all sent", Duration::from_secs(60), || async {
+        sink.accepted() as i64 >= n
+    })
+    .await;
+    let took = t0.elapsed();
+    let _ = w.kill();
+    let _ = w.wait();
+    assert_eq!(db.count("status = 'sent'").await, n);
+    eprintln!("100 messages over one pooled connection: {took:?}");
+    assert!(
+        took < Duration::from_millis(2500),
+        "100 messages over one connection took {took:?}: ~40 ms each is the Nagle/delayed-ACK stall"
+    );
+}

@@ -57,23 +57,15 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 }
 
 /// Turns Nagle's algorithm off (`TCP_NODELAY`) on a new PostgreSQL connection's TCP socket,
-/// as libpq always does.
-///
-/// Why: sqlx 0.9.0 opens its TCP sockets without `TCP_NODELAY` (a regression, sqlx issue
-/// #4335, fixed by sqlx PR #4336 but not in a release yet). With Nagle on, a statement
-/// whose Bind message does not fit in the socket's send buffer in one write — a group
-/// commit's multi-row INSERT of outbox rows, ~20 kB — leaves a short tail that waits for
-/// the server's delayed ACK: 40 ms on Linux, on every such statement. Measured with
+/// as libpq always does (see [`crate::net`] for why sqlx 0.9.0 needs this). Measured with
 /// `bench/registration-rush` (one forum, 64 clients): 558 registrations/s, p50 113 ms over
-/// TCP without it; 2,809/s, p50 22 ms over the Unix socket, where Nagle does not exist.
+/// TCP without it; 2,377/s, p50 26 ms with it.
 ///
-/// How: sqlx gives no access to its socket, so the server names it — `inet_client_port()`
-/// is the connection's local port on this side — and every stream socket of this process
-/// bound to that local port gets `TCP_NODELAY` (normally exactly one; setting it on another
-/// TCP socket would be harmless). A Unix-socket connection (port `NULL`) needs nothing; a
-/// connection through a proxy or NAT (no local socket with that port) is logged and left
-/// as it is. Unix only (the sockets are listed from `/proc/self/fd` or `/dev/fd`); a no-op
-/// elsewhere. Remove once sqlx sets `TCP_NODELAY` itself. Errors: only the query's.
+/// sqlx gives no access to its socket, so the server names it: `inet_client_port()` is the
+/// connection's local port on this side, and the socket bound to that local port gets
+/// `TCP_NODELAY`. A Unix-socket connection (port `NULL`) needs nothing; a connection
+/// through a proxy or NAT (no local socket with that port) is logged and left as it is.
+/// Errors: only the query's.
 async fn set_tcp_nodelay(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
     let (port,): (Option<i32>,) = sqlx::query_as("SELECT inet_client_port()")
         .fetch_one(&mut *conn)
@@ -81,62 +73,13 @@ async fn set_tcp_nodelay(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Erro
     let Some(port) = port.and_then(|p| u16::try_from(p).ok()) else {
         return Ok(());
     };
-    let found = nodelay_on_local_port(port);
-    if found == 0 {
+    if crate::net::set_nodelay_where(|s| s.local.port() == port) == 0 {
         tracing::debug!(
             port,
-            "no local socket for this PostgreSQL connection; TCP_NODELAY not set"
+            "TCP_NODELAY set on no socket for this PostgreSQL connection"
         );
     }
     Ok(())
-}
-
-/// Sets `TCP_NODELAY` on every TCP stream socket of this process whose local port is
-/// `port`; returns how many it set. See [`set_tcp_nodelay`].
-#[cfg(unix)]
-pub fn nodelay_on_local_port(port: u16) -> usize {
-    tcp_sockets()
-        .into_iter()
-        .filter(|(_, local, _)| *local == port)
-        .filter(|(fd, _, _)| {
-            // SAFETY: `fd` was listed as open a moment ago and is only borrowed for the
-            // calls below; if another thread closed it meanwhile they fail with EBADF, and
-            // if the number was reused by a new socket, that socket is checked afresh.
-            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(*fd) };
-            let sock = socket2::SockRef::from(&fd);
-            local_port(&sock) == Some(port) && sock.set_tcp_nodelay(true).is_ok()
-        })
-        .count()
-}
-
-/// Not on Unix: nothing is done (see [`set_tcp_nodelay`]).
-#[cfg(not(unix))]
-pub fn nodelay_on_local_port(_port: u16) -> usize {
-    0
-}
-
-/// The TCP stream sockets of this process: (file descriptor, local port, peer port).
-#[cfg(unix)]
-pub fn tcp_sockets() -> Vec<(std::os::fd::RawFd, u16, u16)> {
-    let dir = std::fs::read_dir("/proc/self/fd").or_else(|_| std::fs::read_dir("/dev/fd"));
-    let Ok(dir) = dir else { return vec![] };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter_map(|fd: std::os::fd::RawFd| {
-            // SAFETY: as in `nodelay_on_local_port`: borrowed for a few read-only calls.
-            let b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-            let sock = socket2::SockRef::from(&b);
-            if sock.r#type().ok()? != socket2::Type::STREAM {
-                return None;
-            }
-            let peer = sock.peer_addr().ok()?.as_socket()?.port();
-            Some((fd, local_port(&sock)?, peer))
-        })
-        .collect()
-}
-
-#[cfg(unix)]
-fn local_port(sock: &socket2::SockRef<'_>) -> Option<u16> {
-    Some(sock.local_addr().ok()?.as_socket()?.port())
 }
 
 /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: it takes the write lock

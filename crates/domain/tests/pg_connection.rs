@@ -65,17 +65,16 @@ async fn postgres_tcp_sockets_have_nodelay_and_large_statements_do_not_stall() {
         "20 statements with a 48 kB parameter: plain sqlx {baseline:?}, db::connect {ours:?}"
     );
 
-    let socks: Vec<_> = convene_domain::db::tcp_sockets()
+    let socks: Vec<_> = convene_domain::net::tcp_sockets()
         .into_iter()
-        .filter(|(_, _, peer)| *peer == port)
+        .filter(|s| s.peer.port() == port)
         .collect();
     assert!(!socks.is_empty(), "no TCP socket to port {port} found");
-    for (fd, local, _) in socks {
-        // SAFETY: the pool holds these sockets open for the duration of the test.
-        let b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    for s in socks {
         assert!(
-            socket2::SockRef::from(&b).tcp_nodelay().unwrap(),
-            "socket {fd} (local port {local}) to PostgreSQL has Nagle on"
+            s.nodelay,
+            "socket {} (local {}) to PostgreSQL has Nagle on",
+            s.fd, s.local
         );
     }
     // With Nagle on each of the 20 waits ≥ 40 ms for the delayed ACK (≥ 800 ms in all).

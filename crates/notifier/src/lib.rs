@@ -41,7 +41,7 @@ use sea_orm::{DatabaseConnection, DbBackend};
 use serde::Deserialize;
 
 pub use render::{Rendered, Renderer};
-pub use transport::{SendError, Transport};
+pub use transport::{SendError, SmtpRelay, Transport};
 
 /// How outgoing mail leaves (the `[mail]` section of the configuration).
 #[derive(Debug, Clone, Deserialize)]

@@ -1,7 +1,8 @@
 //! Where messages go: an SMTP relay (lettre, pooled connections) or `.eml` files.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use convene_domain::notifications::Notification;
 use lettre::transport::smtp::authentication::Credentials;
@@ -24,7 +25,7 @@ pub enum SendError {
 #[derive(Clone)]
 pub enum Transport {
     /// SMTP relay; up to `pool_size` connections are kept open and reused.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(SmtpRelay),
     /// `.eml` files in a folder, one per notification: `<id>.eml`.
     File(PathBuf),
 }
@@ -77,7 +78,8 @@ impl Transport {
                 if let (Some(u), Some(p)) = (&s.username, &s.password) {
                     builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
                 }
-                Ok(Transport::Smtp(builder.build()))
+                let port = if s.port == 0 { default_port } else { s.port };
+                Ok(Transport::Smtp(SmtpRelay::new(builder.build(), port)))
             }
             other => Err(StartError::Mail(format!(
                 "mail.transport `{other}`: expected file or smtp"
@@ -99,6 +101,56 @@ impl Transport {
                     .map_err(|e| SendError::Temporary(format!("writing the .eml file: {e}")))
             }
         }
+    }
+}
+
+/// lettre's pooled SMTP transport, with `TCP_NODELAY` on its connections.
+///
+/// lettre 0.11.23 writes each message's body and its `\r\n.\r\n` terminator as two
+/// writes with Nagle's algorithm on, so every message waits 40 ms for the server's delayed
+/// ACK — about 22 messages/s per connection whatever the server (see
+/// [`convene_domain::net`]). After a send, at most every [`SmtpRelay::NODELAY_EVERY`], this
+/// sets `TCP_NODELAY` on the process's TCP sockets to the relay's port that lack it (new
+/// pooled connections); a new connection's first message may still wait once.
+#[derive(Clone)]
+pub struct SmtpRelay {
+    inner: AsyncSmtpTransport<Tokio1Executor>,
+    port: u16,
+    checked: Arc<Mutex<Option<Instant>>>,
+}
+
+impl SmtpRelay {
+    /// How often, at most, new connections are looked for.
+    pub const NODELAY_EVERY: Duration = Duration::from_millis(200);
+
+    /// Wraps `inner`, whose relay listens on `port`.
+    pub fn new(inner: AsyncSmtpTransport<Tokio1Executor>, port: u16) -> SmtpRelay {
+        SmtpRelay {
+            inner,
+            port,
+            checked: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Sends `msg` over a pooled connection. Errors: lettre's.
+    pub async fn send(
+        &self,
+        msg: Message,
+    ) -> Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error> {
+        let res = self.inner.send(msg).await;
+        let due = {
+            let mut c = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+            let due = c.is_none_or(|t| t.elapsed() >= Self::NODELAY_EVERY);
+            if due {
+                *c = Some(Instant::now());
+            }
+            due
+        };
+        if due {
+            let port = self.port;
+            convene_domain::net::set_nodelay_where(|s| s.peer.port() == port);
+        }
+        res
     }
 }
 
