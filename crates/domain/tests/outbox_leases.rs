@@ -10,52 +10,14 @@ use std::time::Duration;
 use convene_domain::accounts::{self, Caller};
 use convene_domain::forums::{self, NewForum};
 use convene_domain::notifications::{self, entity, NewNotification};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
-use sea_orm_migration::MigratorTrait;
+use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
-struct Env {
-    db: DatabaseConnection,
-    pg: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
+mod common;
+use common::TestDb;
 
-async fn setup() -> Env {
-    let (url, pg, dir) = match std::env::var("CONVENE_TEST_DATABASE_URL") {
-        Ok(admin) if admin.starts_with("postgres") => {
-            let name = format!("convene_l_{}", Uuid::new_v4().simple());
-            let a = convene_domain::db::connect(&admin, 1).await.unwrap();
-            a.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .unwrap();
-            let mut url = admin.clone();
-            let cut = url.rfind('/').unwrap();
-            url.truncate(cut);
-            (format!("{url}/{name}"), Some((admin, name)), None)
-        }
-        _ => {
-            let d = tempfile::tempdir().unwrap();
-            (
-                format!("sqlite://{}/l.db?mode=rwc", d.path().display()),
-                None,
-                Some(d),
-            )
-        }
-    };
-    let db = convene_domain::db::connect(&url, 8).await.unwrap();
-    convene_migrations::Migrator::up(&db, None).await.unwrap();
-    Env { db, pg, _dir: dir }
-}
-
-async fn teardown(env: Env) {
-    let Env { db, pg, .. } = env;
-    db.close().await.ok();
-    if let Some((admin, name)) = pg {
-        let a = convene_domain::db::connect(&admin, 1).await.unwrap();
-        a.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await
-            .ok();
-    }
+async fn setup() -> TestDb {
+    TestDb::fresh("l", 8).await
 }
 
 /// A forum (the outbox's rows belong to one) and `n` due rows.
@@ -168,7 +130,7 @@ async fn extended_leases_keep_rows_and_lost_ones_cannot_be_extended() {
         .await
         .unwrap()
         .is_empty());
-    teardown(env).await;
+    env.drop_db().await;
 }
 
 /// Two owners race for 40 rows for ~3 s with 1 s leases: each claims what it can and
@@ -212,5 +174,5 @@ async fn concurrent_heartbeats_and_claims_never_share_a_row() {
     for id in a.iter().chain(b.iter()) {
         assert_eq!(row(&env.db, *id).await.attempts, 1);
     }
-    teardown(env).await;
+    env.drop_db().await;
 }

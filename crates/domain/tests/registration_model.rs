@@ -6,6 +6,8 @@
 //! and that the pending reminders are exactly one `reminder.forum` per confirmed
 //! registration and one `reminder.session` per seat.
 
+mod common;
+use common::TestDb;
 use std::collections::HashMap;
 
 use convene_domain::accounts::{self, Caller};
@@ -16,8 +18,7 @@ use convene_domain::registrations::{
 use convene_domain::sessions::{self, NewSession, SessionKind};
 use convene_domain::Error;
 use proptest::prelude::*;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
-use sea_orm_migration::MigratorTrait;
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 #[derive(Debug, Clone)]
@@ -142,34 +143,12 @@ struct Env {
     slug: String,
     forum_id: Uuid,
     sessions: Vec<Uuid>,
-    pg: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
+    test_db: TestDb,
 }
 
 async fn setup() -> Env {
-    let (url, pg, dir) = match std::env::var("CONVENE_TEST_DATABASE_URL") {
-        Ok(admin) if admin.starts_with("postgres") => {
-            let name = format!("convene_m_{}", Uuid::new_v4().simple());
-            let a = convene_domain::db::connect(&admin, 1).await.unwrap();
-            a.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .unwrap();
-            let mut url = admin.clone();
-            let cut = url.rfind('/').unwrap();
-            url.truncate(cut);
-            (format!("{url}/{name}"), Some((admin, name)), None)
-        }
-        _ => {
-            let d = tempfile::tempdir().unwrap();
-            (
-                format!("sqlite://{}/m.db?mode=rwc", d.path().display()),
-                None,
-                Some(d),
-            )
-        }
-    };
-    let db = convene_domain::db::connect(&url, 4).await.unwrap();
-    convene_migrations::Migrator::up(&db, None).await.unwrap();
+    let test_db = TestDb::fresh("m", 4).await;
+    let db = test_db.db.clone();
     let (acc, _) = accounts::create_organizer(&db, "org@example.org", "Org", "t")
         .await
         .unwrap();
@@ -220,20 +199,12 @@ async fn setup() -> Env {
         slug: "model".into(),
         forum_id: f.id,
         sessions: ss,
-        pg,
-        _dir: dir,
+        test_db,
     }
 }
 
 async fn teardown(env: Env) {
-    let Env { db, pg, .. } = env;
-    db.close().await.ok();
-    if let Some((admin, name)) = pg {
-        let a = convene_domain::db::connect(&admin, 1).await.unwrap();
-        a.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await
-            .ok();
-    }
+    env.test_db.drop_db().await;
 }
 
 /// Pending reminders in the outbox: the recipients of `reminder.forum` rows, and the
