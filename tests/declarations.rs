@@ -1259,3 +1259,89 @@ async fn two_hundred_concurrent_confirmations_leave_one_unbroken_chain() {
     assert_eq!(verify_published(&page), n);
     assert_eq!(get(&ctx, &d(&ctx, "gd", "/counts")).await.1["total"], n);
 }
+
+/// POST with an `Idempotency-Key` header (and the organizer token when `auth`).
+async fn post_keyed(ctx: &Ctx, path: &str, auth: bool, key: &str, body: &Value) -> (u16, Value) {
+    let mut rb = ctx
+        .server
+        .client
+        .post(ctx.server.url(path))
+        .header("Idempotency-Key", key)
+        .json(body);
+    if auth {
+        rb = rb.bearer_auth(&ctx.token);
+    }
+    let res = rb.send().await.expect("request");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// DESIGN: creating signatures honours `Idempotency-Key`. The same key and body → the
+/// first answer (200) and nothing new (one signature, one confirmation e-mail), also when
+/// the duplicates race; another body → 422; a malformed key → 422; the key expires.
+#[tokio::test]
+async fn signature_creation_honours_idempotency_keys() {
+    let ctx =
+        std::sync::Arc::new(start(&[("CONVENE_REGISTRATION__IDEMPOTENCY_TTL_SECONDS", "3")]).await);
+    open_declaration(&ctx, "gd").await;
+    let path = d(&ctx, "gd", "/signatures");
+    let body = signer("Fatma Şahin", "fatma@example.org", "Gaziantep", "TR", true);
+
+    let (st, first) = post_keyed(&ctx, &path, false, "sig-1", &body).await;
+    assert_eq!(st, 202, "{first}");
+    let (st, again) = post_keyed(&ctx, &path, false, "sig-1", &body).await;
+    assert_eq!(st, 200, "{again}");
+    assert_eq!(again, first, "a replay is the first answer");
+    assert_eq!(
+        tokens_for(&ctx, &first["id"]).await.len(),
+        1,
+        "one e-mail only"
+    );
+
+    // Another body with the same key: 422 naming the header; nothing written.
+    let other = signer("Other", "other@example.org", "Kilis", "TR", true);
+    let (st, p) = post_keyed(&ctx, &path, false, "sig-1", &other).await;
+    assert_eq!(st, 422, "{p}");
+    assert!(p.to_string().contains("Idempotency-Key"), "{p}");
+    let (st, p) = post_keyed(&ctx, &path, false, "has space", &other).await;
+    assert_eq!(st, 422, "{p}");
+    let n = sql_rows(&ctx, "SELECT CAST(COUNT(*) AS TEXT) FROM signatures").await;
+    assert_eq!(n, ["1"]);
+
+    // Eight racing duplicates of a new request: one 202, seven replays of it.
+    let body2 = signer("Racer", "racer@example.org", "Nizip", "TR", true);
+    let mut tasks = vec![];
+    for _ in 0..8 {
+        let (ctx, path, body2) = (ctx.clone(), path.clone(), body2.clone());
+        tasks.push(tokio::spawn(async move {
+            post_keyed(&ctx, &path, false, "race-1", &body2).await
+        }));
+    }
+    let mut answers = vec![];
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let created: Vec<_> = answers.iter().filter(|(st, _)| *st == 202).collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    assert!(answers
+        .iter()
+        .all(|(st, v)| (*st == 202 || *st == 200) && v["id"] == created[0].1["id"]));
+    assert_eq!(tokens_for(&ctx, &created[0].1["id"]).await.len(), 1);
+
+    // In person (organizer): 201, then the replay 200 with the same signature.
+    let body3 = signer("Witnessed", "w@example.org", "Islahiye", "TR", false);
+    let ip = d(&ctx, "gd", "/signatures/in-person");
+    let (st, a) = post_keyed(&ctx, &ip, true, "ip-1", &body3).await;
+    assert_eq!(st, 201, "{a}");
+    let (st, b) = post_keyed(&ctx, &ip, true, "ip-1", &body3).await;
+    assert_eq!((st, &b["id"]), (200, &a["id"]), "{b}");
+    let n = sql_rows(&ctx, "SELECT CAST(COUNT(*) AS TEXT) FROM signatures").await;
+    assert_eq!(n, ["3"]);
+
+    // After the key's lifetime (3 s here) the same key is a new request: the first
+    // signature is live, so the same body is now refused as a second signature.
+    tokio::time::sleep(std::time::Duration::from_millis(4200)).await;
+    let (st, p) = post_keyed(&ctx, &path, false, "sig-1", &body).await;
+    assert_eq!(st, 409, "{p}");
+    assert_eq!(p["type"], "/problems/already-signed", "{p}");
+}

@@ -63,6 +63,26 @@ impl IfMatch {
     }
 }
 
+/// The `Idempotency-Key` header, trimmed, if sent (IETF httpapi Idempotency-Key draft);
+/// its format is checked by the domain (422). Not ASCII → 422.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.headers.get("idempotency-key") {
+            None => Ok(IdempotencyKey(None)),
+            Some(v) => v
+                .to_str()
+                .map(|s| IdempotencyKey(Some(s.trim().to_owned())))
+                .map_err(|_| {
+                    convene_domain::Error::field("Idempotency-Key", "must be ASCII").into()
+                }),
+        }
+    }
+}
+
 /// A JSON body. Wrong `Content-Type` → 415; bad syntax → 400 with line and column; a
 /// field of the wrong type, missing or unknown → 422 naming the field's path.
 pub struct Json<T>(pub T);

@@ -7,8 +7,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use convene_domain::declarations::ledger::VerifyReport;
 use convene_domain::declarations::signatures::{
-    self, Counts, LedgerPage, LedgerQuery, NewSignature, PublicQuery, PublicSignature, ResendBody,
-    SignatureView, TokenBody, WithdrawBody,
+    self, Counts, Idempotency, LedgerPage, LedgerQuery, NewSignature, PublicQuery, PublicSignature,
+    ResendBody, SignatureView, Signed, TokenBody, WithdrawBody,
 };
 use convene_domain::declarations::{
     self, DeclarationPatch, DeclarationView, NewDeclaration, NewText, OpenRequest, VersionView,
@@ -19,7 +19,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::etag_headers;
-use crate::extract::{Auth, IfMatch, Json, Organizer, Path, Query};
+use crate::extract::{Auth, IdempotencyKey, IfMatch, Json, Organizer, Path, Query};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 
@@ -214,32 +214,70 @@ async fn public_list(
 
 /// Sign online. The signature is pending until confirmed through the link e-mailed to
 /// `email` (202). One live signature per entity and per e-mail: 409 `already-signed`.
+/// `Idempotency-Key`: the same key and body again within 24 hours (the server's
+/// `registration.idempotency_ttl_seconds`) → the first answer (200), nothing new written
+/// and no second e-mail; another body → 422.
 #[utoipa::path(post, path = "/forums/{slug}/declarations/{decl}/signatures", tag = "signatures",
-    params(("slug" = String, Path), ("decl" = String, Path)), request_body = NewSignature,
-    responses((status = 202, body = SignatureView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    params(("slug" = String, Path), ("decl" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe for 24 hours; 1–200 visible ASCII characters")),
+    request_body = NewSignature,
+    responses((status = 202, body = SignatureView), (status = 200, body = SignatureView, description = "idempotent replay"),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn sign_online(
     State(s): State<AppState>,
     Auth(caller): Auth,
     Path((slug, decl)): Path<(String, String)>,
+    IdempotencyKey(key): IdempotencyKey,
     Json(input): Json<NewSignature>,
 ) -> ApiResult<impl IntoResponse> {
-    let v =
-        signatures::sign_online(&s.db, &caller, &slug, &decl, input, &s.public_base_url).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(v)))
+    let idem = idempotency(&s, key);
+    let signed = signatures::sign_online(
+        &s.db,
+        &caller,
+        &slug,
+        &decl,
+        input,
+        &s.public_base_url,
+        idem,
+    )
+    .await?;
+    Ok(answer(signed, StatusCode::ACCEPTED))
 }
 
 /// Record a signature made in person (organizer, kept as witness); confirmed at once.
+/// `Idempotency-Key` as for online signatures (replay → 200).
 #[utoipa::path(post, path = "/forums/{slug}/declarations/{decl}/signatures/in-person", tag = "signatures",
-    params(("slug" = String, Path), ("decl" = String, Path)), request_body = NewSignature, security(("bearer" = [])),
-    responses((status = 201, body = SignatureView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    params(("slug" = String, Path), ("decl" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe for 24 hours; 1–200 visible ASCII characters")),
+    request_body = NewSignature, security(("bearer" = [])),
+    responses((status = 201, body = SignatureView), (status = 200, body = SignatureView, description = "idempotent replay"),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn sign_in_person(
     State(s): State<AppState>,
     Organizer(caller): Organizer,
     Path((slug, decl)): Path<(String, String)>,
+    IdempotencyKey(key): IdempotencyKey,
     Json(input): Json<NewSignature>,
 ) -> ApiResult<impl IntoResponse> {
-    let v = signatures::sign_in_person(&s.db, &caller, &slug, &decl, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(v)))
+    let idem = idempotency(&s, key);
+    let signed = signatures::sign_in_person(&s.db, &caller, &slug, &decl, input, idem).await?;
+    Ok(answer(signed, StatusCode::CREATED))
+}
+
+/// The key with the server's key lifetime (shared with registrations).
+fn idempotency(s: &AppState, key: Option<String>) -> Option<Idempotency> {
+    key.map(|key| Idempotency {
+        key,
+        ttl: s.registrar.idempotency_ttl(),
+    })
+}
+
+/// `created` for a new signature, 200 for a replay.
+fn answer(signed: Signed, created: StatusCode) -> (StatusCode, axum::Json<SignatureView>) {
+    match signed {
+        Signed::New(v) => (created, axum::Json(v)),
+        Signed::Replayed(v) => (StatusCode::OK, axum::Json(v)),
+    }
 }
 
 /// `?token=` of the confirmation link.

@@ -2,7 +2,7 @@
 //! registration (manage token), organizer decisions and views, sign-ups, check-in.
 
 use axum::extract::{FromRef, FromRequestParts, State};
-use axum::http::{header, request::Parts, HeaderMap, StatusCode};
+use axum::http::{header, request::Parts, StatusCode};
 use axum::response::IntoResponse;
 use convene_domain::accounts::Caller;
 use convene_domain::registrations::admin::{self, RegistrationQuery, RegistrationStats};
@@ -17,7 +17,7 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::extract::{Auth, Json, Organizer, Path, Query};
+use crate::extract::{Auth, IdempotencyKey, Json, Organizer, Path, Query};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::AppState;
 
@@ -150,18 +150,9 @@ async fn put_form(
 async fn register(
     State(s): State<AppState>,
     Path(slug): Path<String>,
-    headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     Json(input): Json<NewRegistration>,
 ) -> ApiResult<impl IntoResponse> {
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| convene_domain::Error::field("Idempotency-Key", "must be ASCII"))?
-                .trim()
-                .to_owned(),
-        ),
-    };
     let prepared = registrations::prepare(&s.db, &slug, input, key).await?;
     Ok(match s.registrar.register(prepared).await? {
         Outcome::Created(c) => (StatusCode::CREATED, axum::Json(*c)),

@@ -56,7 +56,7 @@ impl EntityKind {
 }
 
 /// Body of `POST …/signatures` (online) and `POST …/signatures/in-person`.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSignature {
     /// The signatory's full name, 1–200 characters.
@@ -90,7 +90,7 @@ pub struct NewSignature {
 }
 
 /// A signature as its signatory or an organizer sees it (never the e-mail).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SignatureView {
     /// Id.
     pub id: Uuid,
@@ -546,6 +546,96 @@ fn new_salt() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// An `Idempotency-Key` sent with a new signature (DESIGN: "creating registrations and
+/// signatures honours `Idempotency-Key`"), and how long keys are kept (the server's
+/// `registration.idempotency_ttl_seconds`, one setting for both).
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    /// The header's value (checked by [`util::check_idempotency_key`]).
+    pub key: String,
+    /// After this the same key is a new request.
+    pub ttl: Duration,
+}
+
+/// What creating a signature came to.
+#[derive(Debug, Clone)]
+pub enum Signed {
+    /// A new signature (202 online, 201 in person).
+    New(SignatureView),
+    /// The same `Idempotency-Key` and body again within its time: the first answer (200).
+    Replayed(SignatureView),
+}
+
+/// The key's row in `idempotency_keys` (beside the registrations' keys, expired and purged
+/// with them): `signature:<declaration id> <key>` — a client's key holds no space, so it
+/// can never be taken for another declaration's or a registration's.
+fn stored_key(d: &Declaration, key: &str) -> String {
+    format!("signature:{} {key}", d.id)
+}
+
+/// The first answer for this key and body, if any (its row expired → deleted, `None`).
+/// Runs under the declaration's row lock, so a concurrent duplicate waits for the first
+/// and then gets its answer. Errors: 422 when the key came with another body.
+async fn replay(
+    txn: &DatabaseTransaction,
+    d: &Declaration,
+    idem: &Idempotency,
+    fingerprint: &str,
+) -> Result<Option<SignatureView>> {
+    use crate::registrations::entity::idempotency;
+    let key = stored_key(d, &idem.key);
+    let Some(row) = idempotency::Entity::find()
+        .filter(idempotency::Column::ForumId.eq(d.forum_id))
+        .filter(idempotency::Column::Key.eq(key.clone()))
+        .one(txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if row.created_at <= crate::db::now() - idem.ttl {
+        idempotency::Entity::delete_many()
+            .filter(idempotency::Column::ForumId.eq(d.forum_id))
+            .filter(idempotency::Column::Key.eq(key))
+            .exec(txn)
+            .await?;
+        return Ok(None);
+    }
+    if row.fingerprint != fingerprint {
+        return Err(Error::field(
+            "Idempotency-Key",
+            "was already used with a different request body",
+        ));
+    }
+    Ok(Some(serde_json::from_value(row.response).map_err(|e| {
+        Error::Db(sea_orm::DbErr::Custom(format!(
+            "stored answer unreadable: {e}"
+        )))
+    })?))
+}
+
+/// Stores the answer of a new signature under its key (same transaction).
+async fn remember(
+    txn: &DatabaseTransaction,
+    d: &Declaration,
+    idem: &Idempotency,
+    fingerprint: String,
+    status: i32,
+    view: &SignatureView,
+) -> Result<()> {
+    use crate::registrations::entity::idempotency;
+    idempotency::ActiveModel {
+        forum_id: Set(d.forum_id),
+        key: Set(stored_key(d, &idem.key)),
+        fingerprint: Set(fingerprint),
+        status_code: Set(status),
+        response: Set(serde_json::to_value(view).unwrap_or_default()),
+        created_at: Set(crate::db::now()),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
 /// Signs online: a pending signature and, in the same transaction, the
 /// `signature.confirm` e-mail with a link holding a new `cvn_sig_` token (stored hashed,
 /// valid for the configured time). Errors: 404; 409 `not-accepting-signatures`,
@@ -557,11 +647,22 @@ pub async fn sign_online(
     slug: &str,
     input: NewSignature,
     base_url: &str,
-) -> Result<SignatureView> {
+    idem: Option<Idempotency>,
+) -> Result<Signed> {
+    if let Some(i) = &idem {
+        util::check_idempotency_key(&i.key)?;
+    }
+    let fingerprint = util::body_fingerprint(&input);
     let c = validate(&input, true)?;
     let txn = crate::db::begin_write(db).await?;
     let (access, d) = find_visible(&txn, caller, forum_slug, slug).await?;
     let d = locked(&txn, &d).await?;
+    if let Some(i) = &idem {
+        if let Some(v) = replay(&txn, &d, i, &fingerprint).await? {
+            txn.commit().await?;
+            return Ok(Signed::Replayed(v));
+        }
+    }
     let ver = accepting_version(&txn, &d, input.version).await?;
     let key = entity_key(c.entity_kind, &c.country, &c.entity_name);
     check_unique(&txn, &d, c.email.as_deref(), &key).await?;
@@ -576,8 +677,12 @@ pub async fn sign_online(
     row.last_sent_at = Set(Some(now));
     let s = row.insert(&txn).await.map_err(map_unique)?;
     enqueue_confirm(&txn, &access, &d, &s, &token, base_url).await?;
+    let view = sig_view(&s, ver.number);
+    if let Some(i) = &idem {
+        remember(&txn, &d, i, fingerprint, 202, &view).await?;
+    }
     txn.commit().await?;
-    Ok(sig_view(&s, ver.number))
+    Ok(Signed::New(view))
 }
 
 /// Records a signature made in person: the organizer is its witness; confirmed at once
@@ -588,12 +693,23 @@ pub async fn sign_in_person(
     forum_slug: &str,
     slug: &str,
     input: NewSignature,
-) -> Result<SignatureView> {
+    idem: Option<Idempotency>,
+) -> Result<Signed> {
     let witness = caller.account_id()?;
+    if let Some(i) = &idem {
+        util::check_idempotency_key(&i.key)?;
+    }
+    let fingerprint = util::body_fingerprint(&input);
     let c = validate(&input, false)?;
     let txn = crate::db::begin_write(db).await?;
     let (_, d) = find_for_write(&txn, caller, forum_slug, slug).await?;
     let d = locked(&txn, &d).await?;
+    if let Some(i) = &idem {
+        if let Some(v) = replay(&txn, &d, i, &fingerprint).await? {
+            txn.commit().await?;
+            return Ok(Signed::Replayed(v));
+        }
+    }
     let ver = accepting_version(&txn, &d, input.version).await?;
     let key = entity_key(c.entity_kind, &c.country, &c.entity_name);
     check_unique(&txn, &d, c.email.as_deref(), &key).await?;
@@ -604,8 +720,12 @@ pub async fn sign_in_person(
     row.confirmed_at = Set(Some(now));
     let s = row.insert(&txn).await.map_err(map_unique)?;
     let s = record_confirmation(&txn, s, &ver, now).await?;
+    let view = sig_view(&s, ver.number);
+    if let Some(i) = &idem {
+        remember(&txn, &d, i, fingerprint, 201, &view).await?;
+    }
     txn.commit().await?;
-    Ok(sig_view(&s, ver.number))
+    Ok(Signed::New(view))
 }
 
 async fn record_confirmation(

@@ -97,6 +97,11 @@ impl Registrar {
         })
     }
 
+    /// How long a stored `Idempotency-Key` answer is kept (also used for signatures).
+    pub fn idempotency_ttl(&self) -> chrono::Duration {
+        self.idempotency_ttl
+    }
+
     /// Registers one prepared request: the answer of [`register_batch`] for it.
     /// Errors: as [`register_batch`]; 409 `idempotency-key-in-flight` while a request
     /// with the same key runs in this process.

@@ -734,17 +734,9 @@ pub async fn prepare(
 ) -> Result<Prepared> {
     let access = forums::find_visible(db, &Caller::Anonymous, slug).await?;
     if let Some(k) = &idempotency_key {
-        if k.is_empty() || k.len() > 200 || !k.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-            return Err(Error::field(
-                "Idempotency-Key",
-                "must be 1–200 visible ASCII characters",
-            ));
-        }
+        crate::util::check_idempotency_key(k)?;
     }
-    let fingerprint = {
-        let bytes = serde_json::to_vec(&input).unwrap_or_default();
-        hex(&Sha256::digest(&bytes))
-    };
+    let fingerprint = crate::util::body_fingerprint(&input);
     let form = questions_of(db, access.forum.id).await?;
     let mut errs = vec![];
     let email = match accounts::normalise_email("email", &input.email) {
@@ -804,10 +796,6 @@ pub async fn prepare(
         idempotency_key,
         fingerprint,
     })
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Whether registration is open for `f` at `now`: published, inside the window.
