@@ -65,21 +65,8 @@ impl Forum {
         rest: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut rb = self
-            .server
-            .client
-            .request(method, self.url(rest))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let res = rb.send().await.unwrap();
-        let st = res.status();
-        let text = res.text().await.unwrap();
-        (
-            st,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        let path = format!("/api/v1/forums/{}{}", self.slug, rest);
+        self.server.call(method, &path, &self.token, body).await
     }
 
     async fn all(&self) -> Vec<Value> {

@@ -266,6 +266,31 @@ impl Server {
         format!("{}{}", self.base, path)
     }
 
+    /// Sends `method path` with the bearer `token` and an optional JSON body; returns the
+    /// status and the answer as JSON (a body that is not JSON comes back as a string).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut rb = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let res = rb.send().await.unwrap();
+        let st = res.status();
+        let text = res.text().await.unwrap();
+        (
+            st,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
     /// Folder where the server (and `run_cli`) write outgoing mail as `.eml` files.
     pub fn mail_dir(&self) -> PathBuf {
         self.dir.path().join("mail")
