@@ -1,8 +1,8 @@
 //! The calendar entry attached to every mail about a session (RFC 5545 / RFC 5546 iTIP).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
-use convene_domain::schedule::{export_uuid, vtimezone_lines};
+use convene_domain::schedule::{export_uuid, vtimezone_years};
 use icalendar::{Calendar, Component, EventLike, Property};
 
 /// What the entry describes.
@@ -79,12 +79,14 @@ pub fn invite(i: &Invite<'_>) -> String {
     );
     cal.push(ev.done());
     let text = cal.to_string();
-    // The VTIMEZONE goes right after the calendar's properties, before the VEVENT.
-    let year = chrono::Duration::days(366);
-    let tz_lines: String = vtimezone_lines(i.tz, i.starts_at - year, i.ends_at + year)
-        .into_iter()
-        .map(|l| l + "\r\n")
-        .collect();
+    // The VTIMEZONE goes right after the calendar's properties, before the VEVENT. It
+    // covers the year before the session to the year after (whole UTC years, so that the
+    // memo of `vtimezone_years` serves message after message).
+    let mut tz_lines = String::new();
+    for l in vtimezone_years(i.tz, i.starts_at.year() - 1, i.ends_at.year() + 1).iter() {
+        tz_lines.push_str(l);
+        tz_lines.push_str("\r\n");
+    }
     match text.find("BEGIN:VEVENT") {
         Some(pos) => format!("{}{}{}", &text[..pos], tz_lines, &text[pos..]),
         None => text,

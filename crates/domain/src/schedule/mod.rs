@@ -26,7 +26,7 @@ pub use days::programme_day;
 pub use frab_xml::{export_frab_xml, parse_frab_xml};
 pub use ical::{export_ical, IcalOptions};
 pub use model::*;
-pub use vtimezone::{format_offset, transitions, vtimezone_lines, TzTransition};
+pub use vtimezone::{format_offset, transitions, vtimezone_lines, vtimezone_years, TzTransition};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 
