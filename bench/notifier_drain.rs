@@ -22,6 +22,17 @@ use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use serde_json::{json, Value};
 use sqlx::Connection as _;
 
+/// CPU time (user + system) a process has used so far, seconds (Linux `/proc/<pid>/stat`,
+/// fields 14 and 15, in clock ticks of 1/100 s). 0 where `/proc` is missing.
+fn cpu_secs(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name (field 2) may hold spaces; the fields after it follow the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn env_or(k: &str, d: &str) -> String {
     std::env::var(k).unwrap_or_else(|_| d.to_string())
 }
@@ -272,14 +283,21 @@ async fn main() {
     );
     let mut ceiling: f64 = 0.0;
     for conns in [8u32, 32] {
+        let cpu0 = cpu_secs("self");
         let rate = flood(sink.port, n, conns, &msg).await;
-        println!("ceiling: raw lettre flood, {conns:>2} pooled connections: {rate:>8.0} msg/s");
+        let cpu = cpu_secs("self") - cpu0;
+        println!(
+            "ceiling: raw lettre flood, {conns:>2} pooled connections: {rate:>8.0} msg/s \
+             (sink + flood client: {:.0} µs CPU/message)",
+            cpu / n as f64 * 1e6
+        );
         ceiling = ceiling.max(rate);
     }
     for (i, w) in workers.iter().enumerate() {
         let db = fresh_db(i).await;
         prepare(&bin, &db, sink.port, n as i64).await;
         let before = sink.accepted();
+        let sink_cpu0 = cpu_secs("self");
         let t0 = Instant::now();
         let mut procs: Vec<Child> = (0..*w)
             .map(|_| {
@@ -298,16 +316,32 @@ async fn main() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let secs = t0.elapsed().as_secs_f64();
+        let sink_cpu = cpu_secs("self") - sink_cpu0;
+        let worker_cpu: f64 = procs.iter().map(|p| cpu_secs(&p.id().to_string())).sum();
+        // SIGTERM (a graceful stop, so a profiler wrapped around a worker can write its
+        // output), SIGKILL if one is still there after 10 s.
+        for p in &procs {
+            let _ = Command::new("kill")
+                .args(["-TERM", &p.id().to_string()])
+                .status();
+        }
         for p in procs.iter_mut() {
+            let t = Instant::now();
+            while p.try_wait().ok().flatten().is_none() && t.elapsed() < Duration::from_secs(10) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             let _ = p.kill();
             let _ = p.wait();
         }
         let rate = n as f64 / secs;
         let extra = sink.accepted() - before - n as u64;
         println!(
-            "drain: {w} worker(s), {n} messages in {secs:.2} s: {rate:>8.0} msg/s = {:.0} % of the ceiling{}",
+            "drain: {w} worker(s), {n} messages in {secs:.2} s: {rate:>8.0} msg/s = {:.0} % of the ceiling{} \
+             (CPU/message: workers {:.0} µs, sink {:.0} µs)",
             100.0 * rate / ceiling,
-            if extra > 0 { format!(" ({extra} extra)") } else { String::new() }
+            if extra > 0 { format!(" ({extra} extra)") } else { String::new() },
+            worker_cpu / n as f64 * 1e6,
+            sink_cpu / n as f64 * 1e6,
         );
         drop_db(db).await;
     }

@@ -2,16 +2,19 @@
 //! and the notification rows it implies in one transaction (the outbox,
 //! `convene_domain::notifications`); this worker claims, renders and delivers them.
 //!
-//! One pass of [`run`]: claim a batch (a lease per row, committed at once), then for each
-//! row — at most `worker.concurrency` at a time, outside any transaction — render
-//! ([`render`]), send ([`transport`]) and mark it sent, retried later or dead. The worker
-//! sleeps when nothing is due and wakes on PostgreSQL `NOTIFY`, on the in-process signal
-//! of an embedded worker, or every `poll_interval_ms`. While a batch is in flight, a
-//! heartbeat extends the leases of its unsent rows every third of `lease_secs`
-//! (`convene_domain::notifications::extend_leases`), so a slow batch is not taken over;
-//! a row whose lease was lost to another worker is not sent. On shutdown it stops
-//! claiming, lets the sends in flight finish, and releases the rows it holds but did not
-//! try.
+//! [`run`] is a pipeline: it claims batches of rows (a lease per row, committed at once),
+//! keeps up to `worker.concurrency` of them in delivery at a time — outside any
+//! transaction: render ([`render`]), send ([`transport`]) — and claims the next batch in
+//! the background while the queue still holds rows, so no send waits for a claim or for
+//! the slowest message of a batch. Delivered rows are marked sent by one task (the
+//! marker) in groups: whatever was delivered since its last statement, in one commit. The
+//! worker sleeps when nothing is due and wakes on PostgreSQL `NOTIFY`, on the in-process
+//! signal of an embedded worker, or every `poll_interval_ms`. A heartbeat extends the
+//! leases of every row it holds (queued, in delivery, or delivered and not yet marked)
+//! every third of `lease_secs` (`convene_domain::notifications::extend_leases`), so a
+//! slow send is not taken over; a row whose lease was lost to another worker is not
+//! sent. On shutdown it stops claiming, lets the sends in flight finish and their marks
+//! commit, and releases the rows it holds but did not try.
 //!
 //! Reminders (`reminder.*`) are checked against the database just before rendering
 //! (`convene_domain::notifications::reminders::check`): a stale one (registration no
@@ -306,9 +309,56 @@ async fn heartbeat(ctx: &Ctx, held: &Held, lease: Duration) {
     }
 }
 
+/// What became of one claimed row ([`deliver`]).
+#[derive(Debug)]
+enum Outcome {
+    /// Accepted by the transport; to be marked sent (by the marker, in groups).
+    Sent(uuid::Uuid),
+    /// Not tried (shutdown, or its lease is gone or too short); to be released.
+    Untried(uuid::Uuid),
+    /// Recorded already: failed (retry later or dead) or cancelled.
+    Recorded,
+}
+
+/// The marker: marks delivered rows sent, as many as have arrived since its last
+/// statement (at most 500 per statement), so one commit serves many messages without
+/// a timer; a lone message is marked at once. A row stays in `held` (its lease renewed by
+/// the heartbeat) until its mark committed. A mark that keeps failing (5 tries) leaves
+/// the row to its lease: it will be sent again, the one kind of duplicate the delivery
+/// promise allows. Ends when every sender is gone and the channel is drained.
+async fn marker(
+    ctx: Arc<Ctx>,
+    held: Arc<Held>,
+    mut sent: tokio::sync::mpsc::UnboundedReceiver<uuid::Uuid>,
+) {
+    let mut ids = Vec::new();
+    while sent.recv_many(&mut ids, 500).await > 0 {
+        for attempt in 0..5 {
+            match notifications::mark_sent(&ctx.db, &ids).await {
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(rows = ids.len(), error = %e, attempt, "marking sent failed");
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                }
+            }
+        }
+        tracing::debug!(rows = ids.len(), "marked sent");
+        for id in ids.drain(..) {
+            held.remove(id);
+        }
+    }
+}
+
 /// Runs the worker until `shutdown` resolves. `public_base_url` gives the host of
 /// `Message-ID`s and calendar UIDs and the base of links. Errors only when the mail
 /// configuration is unusable; database errors are logged and retried.
+///
+/// The loop is a pipeline: it keeps up to `concurrency` deliveries in flight from a queue
+/// of claimed rows and claims the next batch in the background as soon as that queue
+/// runs low (fewer than `max(concurrency, batch_size / 2)` rows), so sends never wait for
+/// a claim or for the slowest message of a batch; delivered rows go to the [`marker`].
+/// After a claim that found fewer rows than asked, it claims again only once it is idle
+/// and woken (or polling).
 pub async fn run(
     db: DatabaseConnection,
     mail: MailConfig,
@@ -336,24 +386,51 @@ pub async fn run(
     let mut listener = pg_listener(&ctx.db).await;
     let poll = Duration::from_millis(ctx.cfg.poll_interval_ms.max(20));
     let (lease, beat) = lease_times(&ctx.cfg);
+    let limit = ctx.cfg.batch_size.max(1);
+    let concurrency = ctx.cfg.concurrency.max(1);
+    let low_water = concurrency.max(limit as usize / 2);
+    let held = Arc::new(Held::default());
+    let (sent_tx, sent_rx) = tokio::sync::mpsc::unbounded_channel();
+    let marks = tokio::spawn(marker(ctx.clone(), held.clone(), sent_rx));
+    let mut queue: std::collections::VecDeque<Notification> = Default::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut claiming: Option<tokio::task::JoinHandle<Result<Vec<Notification>, sea_orm::DbErr>>> =
+        None;
+    // The last claim found fewer rows than asked (or failed): wait to be woken.
+    let mut exhausted = false;
+    let mut to_release = Vec::new();
+    let mut stopping = false;
+    // Leases of the rows held (queued, in flight or awaiting their mark) are renewed
+    // every `beat`.
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     loop {
-        let batch =
-            match notifications::claim_batch(&ctx.db, &ctx.owner, ctx.cfg.batch_size.max(1), lease)
-                .await
-            {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::warn!(error = %e, "claiming notifications failed; retrying");
-                    tokio::select! {
-                        _ = &mut shutdown => break,
-                        _ = tokio::time::sleep(poll) => continue,
-                    }
+        if !stopping && !exhausted && claiming.is_none() && queue.len() < low_water {
+            let ctx = ctx.clone();
+            claiming = Some(tokio::spawn(async move {
+                notifications::claim_batch(&ctx.db, &ctx.owner, limit, lease).await
+            }));
+        }
+        while !stopping && tasks.len() < concurrency {
+            let Some(row) = queue.pop_front() else { break };
+            let (ctx, held) = (ctx.clone(), held.clone());
+            tasks.spawn(async move {
+                let id = row.id;
+                let out = deliver(&ctx, &held, row).await;
+                if !matches!(out, Outcome::Sent(_)) {
+                    held.remove(id);
                 }
-            };
-        if batch.is_empty() {
+                out
+            });
+        }
+        if stopping && tasks.is_empty() && claiming.is_none() {
+            break;
+        }
+        if tasks.is_empty() && queue.is_empty() && claiming.is_none() {
+            // Idle: nothing claimed, nothing in flight.
             tokio::select! {
-                _ = &mut shutdown => break,
+                _ = &mut shutdown => stopping = true,
                 _ = tokio::time::sleep(poll) => {}
                 _ = notifications::local_signal().notified() => {
                     // Let the enqueueing transaction commit; gather what follows it.
@@ -365,58 +442,66 @@ pub async fn run(
                     }
                 }
             }
+            exhausted = false;
             continue;
         }
-        tracing::debug!(rows = batch.len(), "claimed");
-        let held = Arc::new(Held::default());
-        for row in &batch {
-            if let Some(until) = row.lease_expires_at {
-                held.insert(row.id, until);
+        tokio::select! {
+            _ = &mut shutdown, if !stopping => {
+                stopping = true;
+                ctx.stopping.store(true, Ordering::SeqCst);
+                tracing::info!("shutting down: finishing the sends in flight");
             }
-        }
-        let sem = Arc::new(tokio::sync::Semaphore::new(ctx.cfg.concurrency.max(1)));
-        let mut tasks = tokio::task::JoinSet::new();
-        for row in batch {
-            let ctx = ctx.clone();
-            let sem = sem.clone();
-            let held = held.clone();
-            tasks.spawn(async move {
-                let _permit = sem.acquire_owned().await;
-                let id = row.id;
-                let out = deliver(&ctx, &held, row).await;
-                held.remove(id);
-                out
-            });
-        }
-        let mut to_release = Vec::new();
-        let mut stop_now = false;
-        // While the batch is in flight, its leases are extended every `beat`.
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown, if !stop_now => {
-                    stop_now = true;
-                    ctx.stopping.store(true, Ordering::SeqCst);
-                    tracing::info!("shutting down: finishing the sends in flight");
-                }
-                _ = ticker.tick() => heartbeat(&ctx, &held, lease).await,
-                next = tasks.join_next() => match next {
-                    None => break,
-                    Some(Ok(Some(id))) => to_release.push(id),
-                    Some(Ok(None)) => {}
-                    Some(Err(e)) => tracing::error!(error = %e, "delivery task failed"),
+            _ = ticker.tick() => heartbeat(&ctx, &held, lease).await,
+            claimed = async { claiming.as_mut().expect("guarded").await }, if claiming.is_some() => {
+                claiming = None;
+                match claimed {
+                    Ok(Ok(rows)) => {
+                        exhausted = (rows.len() as u64) < limit;
+                        if !rows.is_empty() {
+                            tracing::debug!(rows = rows.len(), "claimed");
+                        }
+                        for row in rows {
+                            match row.lease_expires_at {
+                                Some(until) => held.insert(row.id, until),
+                                None => continue,
+                            }
+                            queue.push_back(row);
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "claiming notifications failed; retrying");
+                        exhausted = true;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "claim task failed");
+                        exhausted = true;
+                    }
                 }
             }
-        }
-        if !to_release.is_empty() {
-            match notifications::release(&ctx.db, &ctx.owner, &to_release).await {
-                Ok(n) => tracing::info!(rows = n, "released unsent notifications"),
-                Err(e) => tracing::warn!(error = %e, "releasing failed; the leases will expire"),
+            next = tasks.join_next(), if !tasks.is_empty() => match next {
+                Some(Ok(Outcome::Sent(id))) => {
+                    // The marker lives until `sent_tx` is dropped below.
+                    let _ = sent_tx.send(id);
+                }
+                Some(Ok(Outcome::Untried(id))) => to_release.push(id),
+                Some(Ok(Outcome::Recorded)) | None => {}
+                Some(Err(e)) => tracing::error!(error = %e, "delivery task failed"),
             }
         }
-        if stop_now {
-            break;
+    }
+    // Claimed but never started: given back with the untried ones.
+    for row in queue.drain(..) {
+        held.remove(row.id);
+        to_release.push(row.id);
+    }
+    drop(sent_tx);
+    if let Err(e) = marks.await {
+        tracing::error!(error = %e, "marker failed");
+    }
+    if !to_release.is_empty() {
+        match notifications::release(&ctx.db, &ctx.owner, &to_release).await {
+            Ok(n) => tracing::info!(rows = n, "released unsent notifications"),
+            Err(e) => tracing::warn!(error = %e, "releasing failed; the leases will expire"),
         }
     }
     tracing::info!("notification worker stopped");
@@ -452,17 +537,19 @@ async fn recv(l: &mut Option<sqlx::postgres::PgListener>) -> bool {
     }
 }
 
-/// Delivers one claimed row. Returns its id when it was not tried (to be released; the
-/// release leaves alone a row whose lease passed to another worker).
-async fn deliver(ctx: &Ctx, held: &Held, row: Notification) -> Option<uuid::Uuid> {
+/// Delivers one claimed row: renders and sends it, or records why not. A row not tried
+/// comes back as [`Outcome::Untried`], to be released (the release leaves alone a row
+/// whose lease passed to another worker); a delivered one as [`Outcome::Sent`], to be
+/// marked.
+async fn deliver(ctx: &Ctx, held: &Held, row: Notification) -> Outcome {
     if ctx.stopping.load(Ordering::SeqCst) {
-        return Some(row.id);
+        return Outcome::Untried(row.id);
     }
     // A lease about to end (the heartbeat failing) could be taken over while we send, and
     // a lost one already was: leave the row to the next claim.
     let margin = send_margin(&ctx.cfg);
     if held.check(row.id, margin) == Lease::Gone {
-        return Some(row.id);
+        return Outcome::Untried(row.id);
     }
     if row.attempts > ctx.cfg.max_attempts {
         fail(
@@ -472,7 +559,7 @@ async fn deliver(ctx: &Ctx, held: &Held, row: Notification) -> Option<uuid::Uuid
             true,
         )
         .await;
-        return None;
+        return Outcome::Recorded;
     }
     // Belt and braces: a reminder is re-checked against the database before it is sent.
     let row = if row.kind.starts_with("reminder.") {
@@ -494,12 +581,12 @@ async fn deliver(ctx: &Ctx, held: &Held, row: Notification) -> Option<uuid::Uuid
                 {
                     tracing::warn!(id = %row.id, error = %e, "cancelling failed; the lease will expire");
                 }
-                return None;
+                return Outcome::Recorded;
             }
             Err(e) => {
                 let dead = row.attempts >= ctx.cfg.max_attempts;
                 fail(ctx, &row, &format!("checking the reminder: {e}"), dead).await;
-                return None;
+                return Outcome::Recorded;
             }
         }
     } else {
@@ -508,7 +595,7 @@ async fn deliver(ctx: &Ctx, held: &Held, row: Notification) -> Option<uuid::Uuid
     let outcome = match ctx.renderer.render(&row) {
         Ok(r) => match ctx.renderer.message(&row, &r) {
             // Checked again at the last moment: the reminder check may have taken a while.
-            Ok(_) if held.check(row.id, margin) == Lease::Gone => return Some(row.id),
+            Ok(_) if held.check(row.id, margin) == Lease::Gone => return Outcome::Untried(row.id),
             Ok(m) => ctx.transport.send(&row, m).await,
             Err(e) => Err(SendError::Permanent(e)),
         },
@@ -516,16 +603,8 @@ async fn deliver(ctx: &Ctx, held: &Held, row: Notification) -> Option<uuid::Uuid
     };
     match outcome {
         Ok(()) => {
-            for attempt in 0..5 {
-                match notifications::mark_sent(&ctx.db, &row).await {
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!(id = %row.id, error = %e, attempt, "marking sent failed");
-                        tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-                    }
-                }
-            }
             tracing::debug!(id = %row.id, kind = %row.kind, "sent");
+            return Outcome::Sent(row.id);
         }
         Err(SendError::Temporary(e)) => {
             let dead = row.attempts >= ctx.cfg.max_attempts;
@@ -533,7 +612,7 @@ async fn deliver(ctx: &Ctx, held: &Held, row: Notification) -> Option<uuid::Uuid
         }
         Err(SendError::Permanent(e)) => fail(ctx, &row, &e, true).await,
     }
-    None
+    Outcome::Recorded
 }
 
 async fn fail(ctx: &Ctx, row: &Notification, error: &str, dead: bool) {

@@ -215,44 +215,73 @@ fn lease_until(now: DateTime<Utc>, lease: std::time::Duration) -> DateTime<Utc> 
     now + chrono::Duration::seconds(lease.as_secs().max(1) as i64 + 1)
 }
 
-/// `data` without the capability URLs ([`SECRET_KEYS`]).
-pub fn scrub(data: &serde_json::Value) -> serde_json::Value {
-    let mut d = data.clone();
-    if let Some(o) = d.as_object_mut() {
-        for k in SECRET_KEYS {
-            o.remove(*k);
-        }
+/// `status = 'pending'` for a statement that picks rows by a list of ids. On SQLite the
+/// term is written `+status = 'pending'`: the unary `+` keeps the planner from using an
+/// index on `status` for it (SQLite's "Disqualifying WHERE clause terms using unary-'+'",
+/// sqlite.org/optimizer.html). Without it, and without `ANALYZE` statistics, SQLite reads
+/// `id IN (…) AND status = 'pending'` through `(status, …)` and visits every pending row
+/// instead of looking up the listed ids: 50 µs per marked row with 10,000 pending rows,
+/// growing with the backlog. PostgreSQL plans it by the primary key either way.
+fn still_pending(backend: DbBackend) -> sea_orm::sea_query::SimpleExpr {
+    match backend {
+        DbBackend::Postgres => entity::Column::Status.eq("pending"),
+        _ => Expr::cust("+\"status\" = 'pending'"),
     }
-    d
 }
 
-/// Marks a claimed row sent: `status = 'sent'`, `sent_at = now`, lease and last error
-/// cleared, capability URLs scrubbed from `data`. Only a `pending` row changes (a row
-/// another worker already marked stays as it is). Returns whether it changed.
-pub async fn mark_sent(db: &DatabaseConnection, row: &Notification) -> Result<bool, DbErr> {
+/// The SQL expression of `data` without the capability URLs ([`SECRET_KEYS`]), for
+/// `backend`: PostgreSQL `(data::jsonb - 'k' …)::json`, SQLite `json_remove(data, '$.k', …)`
+/// (both built-in: PostgreSQL 9.5+, SQLite 3.38+ / the JSON1 extension sqlx bundles).
+fn scrubbed_data(backend: DbBackend) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            let keys: String = SECRET_KEYS.iter().map(|k| format!(" - '{k}'")).collect();
+            format!("(data::jsonb{keys})::json")
+        }
+        _ => {
+            let keys: Vec<String> = SECRET_KEYS.iter().map(|k| format!("'$.{k}'")).collect();
+            format!("json_remove(data, {})", keys.join(", "))
+        }
+    }
+}
+
+/// Marks claimed rows sent, in one statement per 500 ids: `status = 'sent'`, `sent_at` =
+/// now (UTC), lease and last error cleared, capability URLs ([`SECRET_KEYS`]) removed from
+/// `data` (done in SQL, so one statement serves rows of every kind). Only `pending` rows
+/// change; the lease owner is not checked, because the message did leave (a row another
+/// worker already marked stays as it is). The worker calls it for whatever its sends
+/// delivered since the last call, so one commit marks many rows. Returns how many rows
+/// changed. Errors: database errors only.
+pub async fn mark_sent(db: &DatabaseConnection, ids: &[Uuid]) -> Result<u64, DbErr> {
     let now = crate::db::now();
-    let res = entity::Entity::update_many()
-        .col_expr(entity::Column::Status, Expr::value("sent"))
-        .col_expr(entity::Column::SentAt, Expr::value(now))
-        .col_expr(entity::Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            entity::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            entity::Column::LeaseExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(
-            entity::Column::LastError,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(entity::Column::Data, Expr::value(scrub(&row.data)))
-        .filter(entity::Column::Id.eq(row.id))
-        .filter(entity::Column::Status.eq("pending"))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected > 0)
+    let backend = db.get_database_backend();
+    let scrubbed = scrubbed_data(backend);
+    let mut changed = 0;
+    for chunk in ids.chunks(500) {
+        let res = entity::Entity::update_many()
+            .col_expr(entity::Column::Status, Expr::value("sent"))
+            .col_expr(entity::Column::SentAt, Expr::value(now))
+            .col_expr(entity::Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                entity::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                entity::Column::LeaseExpiresAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                entity::Column::LastError,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(entity::Column::Data, Expr::cust(scrubbed.clone()))
+            .filter(entity::Column::Id.is_in(chunk.to_vec()))
+            .filter(still_pending(backend))
+            .exec(db)
+            .await?;
+        changed += res.rows_affected;
+    }
+    Ok(changed)
 }
 
 /// Records a failed attempt of a row leased by `owner`: with `retry_at` it stays `pending`
@@ -331,6 +360,7 @@ pub async fn release(db: &DatabaseConnection, owner: &str, ids: &[Uuid]) -> Resu
     if ids.is_empty() {
         return Ok(0);
     }
+    let backend = db.get_database_backend();
     let res = entity::Entity::update_many()
         .col_expr(
             entity::Column::LeaseOwner,
@@ -345,7 +375,7 @@ pub async fn release(db: &DatabaseConnection, owner: &str, ids: &[Uuid]) -> Resu
             Expr::col(entity::Column::Attempts).sub(1),
         )
         .filter(entity::Column::Id.is_in(ids.to_vec()))
-        .filter(entity::Column::Status.eq("pending"))
+        .filter(still_pending(backend))
         .filter(entity::Column::LeaseOwner.eq(owner))
         .exec(db)
         .await?;
@@ -383,7 +413,7 @@ pub async fn extend_leases(
             .value(entity::Column::LeaseExpiresAt, until)
             .value(entity::Column::UpdatedAt, now)
             .and_where(entity::Column::Id.is_in(chunk.to_vec()))
-            .and_where(entity::Column::Status.eq("pending"))
+            .and_where(still_pending(backend))
             .and_where(entity::Column::LeaseOwner.eq(owner))
             .returning(Query::returning().column(entity::Column::Id))
             .to_owned();

@@ -18,8 +18,22 @@ impl TestDb {
     /// Creates and migrates a fresh database (`prefix` names it) with a pool of
     /// `max_connections`.
     pub async fn fresh(prefix: &str, max_connections: u32) -> TestDb {
-        let (url, pg, dir) = match std::env::var("CONVENE_TEST_DATABASE_URL") {
-            Ok(admin) if admin.starts_with("postgres") => {
+        Self::open(prefix, max_connections, true).await
+    }
+
+    /// A fresh SQLite database even when the suite runs on PostgreSQL, for a test of
+    /// SQLite's own behaviour (its query planner, say).
+    #[allow(dead_code)] // not every test binary that includes this module uses it
+    pub async fn sqlite(prefix: &str, max_connections: u32) -> TestDb {
+        Self::open(prefix, max_connections, false).await
+    }
+
+    async fn open(prefix: &str, max_connections: u32, pg_if_set: bool) -> TestDb {
+        let admin = std::env::var("CONVENE_TEST_DATABASE_URL")
+            .ok()
+            .filter(|_| pg_if_set);
+        let (url, pg, dir) = match admin {
+            Some(admin) if admin.starts_with("postgres") => {
                 let name = format!("convene_{prefix}_{}", Uuid::new_v4().simple());
                 let a = convene_domain::db::connect(&admin, 1).await.unwrap();
                 a.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
