@@ -14,6 +14,7 @@ mod m20261129_000004_declarations;
 mod m20261129_000005_notifier;
 mod m20261129_000006_reminders;
 mod m20261129_000007_reregistration;
+mod m20261130_000008_outbox_indexes;
 
 /// The ordered list of convene's migrations.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_notifier::Migration),
             Box::new(m20261129_000006_reminders::Migration),
             Box::new(m20261129_000007_reregistration::Migration),
+            Box::new(m20261130_000008_outbox_indexes::Migration),
         ]
     }
 }

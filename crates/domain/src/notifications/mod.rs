@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -205,7 +205,11 @@ pub async fn claim_batch(
             (limit.max(1) as i64).into(),
         ],
     );
-    entity::Entity::find().from_raw_sql(stmt).all(db).await
+    db.query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|row| Notification::from_query_result(row, ""))
+        .collect()
 }
 
 /// The end of a lease of `lease` (whole seconds, at least 1) taken at `now` ([`crate::db::now`],
