@@ -254,20 +254,22 @@ impl Renderer {
             .or_else(|| data.get("manage_url"))
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let ctxv = Value::Object(ctx.clone());
-        let r = |name: String| -> Result<String, String> {
+        // Converted to template values once: every template below reads the same context
+        // (converting it per template cost more than the rendering itself).
+        let ctxv = minijinja::Value::from_serialize(&ctx);
+        let r = |name: String, ctx: &minijinja::Value| -> Result<String, String> {
             self.env
                 .get_template(&name)
-                .and_then(|t| t.render(&ctxv))
+                .and_then(|t| t.render(ctx))
                 .map_err(|e| format!("rendering {name}: {e}"))
         };
-        let subject = r(format!("{lang}/{kind}/subject"))?
+        let subject = r(format!("{lang}/{kind}/subject"), &ctxv)?
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
-        let body = r(format!("{lang}/{kind}/body"))?;
+        let body = r(format!("{lang}/{kind}/body"), &ctxv)?;
         let action = match self.has.get(&format!("{lang}/{kind}")) {
-            Some(_) => r(format!("{lang}/{kind}/action")).ok(),
+            Some(_) => r(format!("{lang}/{kind}/action"), &ctxv).ok(),
             None => None,
         };
         let paragraphs: Vec<String> = body
@@ -275,12 +277,20 @@ impl Renderer {
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
             .collect();
-        let mut lctx = ctx;
-        lctx.insert("subject".into(), json!(subject));
-        lctx.insert("paragraphs".into(), json!(paragraphs));
-        lctx.insert("body".into(), json!(body.trim()));
-        lctx.insert("action".into(), json!(action));
-        lctx.insert("action_url".into(), json!(action_url));
+        let ics = session.and_then(|s| self.invite(kind, row, s, tz));
+        // The layouts see the message's context and, before it (these names win), the
+        // parts rendered above and the language's common strings (`t_greeting`, …).
+        let mut extra: std::collections::BTreeMap<String, minijinja::Value> = [
+            ("subject", minijinja::Value::from(subject.as_str())),
+            ("paragraphs", minijinja::Value::from_serialize(&paragraphs)),
+            ("body", minijinja::Value::from(body.trim())),
+            ("action", minijinja::Value::from_serialize(&action)),
+            ("action_url", minijinja::Value::from_serialize(&action_url)),
+            ("has_ics", minijinja::Value::from(ics.is_some())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
         for key in [
             "greeting",
             "footer",
@@ -289,12 +299,10 @@ impl Renderer {
             "previously",
             "calendar",
         ] {
-            let v = r(format!("{lang}/common/{key}"))?;
-            lctx.insert(format!("t_{key}"), json!(v));
+            let v = r(format!("{lang}/common/{key}"), &ctxv)?;
+            extra.insert(format!("t_{key}"), minijinja::Value::from(v));
         }
-        let ics = session.and_then(|s| self.invite(kind, row, s, tz));
-        lctx.insert("has_ics".into(), json!(ics.is_some()));
-        let lv = Value::Object(lctx);
+        let lv = minijinja::value::merge_maps([minijinja::Value::from(extra), ctxv]);
         let text = self
             .env
             .get_template("layout.txt")
