@@ -106,6 +106,10 @@ enum AdminCommand {
     },
 }
 
+/// The process's allocator (see the `mimalloc` entry in Cargo.toml for why).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
