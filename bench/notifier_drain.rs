@@ -25,12 +25,36 @@ use sqlx::Connection as _;
 /// CPU time (user + system) a process has used so far, seconds (Linux `/proc/<pid>/stat`,
 /// fields 14 and 15, in clock ticks of 1/100 s). 0 where `/proc` is missing.
 fn cpu_secs(pid: &str) -> f64 {
+    let (user, sys) = cpu_split(pid);
+    user + sys
+}
+
+/// (user, system) CPU seconds of a process so far (see [`cpu_secs`]).
+fn cpu_split(pid: &str) -> (f64, f64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The command name (field 2) may hold spaces; the fields after it follow the last ')'.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+    (ticks(11) / 100.0, ticks(12) / 100.0)
+}
+
+/// Machine-wide (busy, total) CPU time so far, in clock ticks summed over all cores
+/// (`/proc/stat`, first line: busy = all fields but idle and iowait). (0, 0) where
+/// `/proc` is missing.
+fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = f.iter().sum();
+    let idle = f.get(3).copied().unwrap_or(0) + f.get(4).copied().unwrap_or(0);
+    (total - idle, total)
 }
 
 fn env_or(k: &str, d: &str) -> String {
@@ -298,6 +322,7 @@ async fn main() {
         prepare(&bin, &db, sink.port, n as i64).await;
         let before = sink.accepted();
         let sink_cpu0 = cpu_secs("self");
+        let machine0 = machine_ticks();
         let t0 = Instant::now();
         let mut procs: Vec<Child> = (0..*w)
             .map(|_| {
@@ -308,16 +333,27 @@ async fn main() {
                     .unwrap()
             })
             .collect();
+        // Polled every millisecond: the instants of the first and the last message.
+        let mut first: Option<Instant> = None;
         while sink.accepted() - before < n as u64 {
             assert!(
                 t0.elapsed() < Duration::from_secs(600),
                 "drain took more than 10 minutes"
             );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            if first.is_none() && sink.accepted() > before {
+                first = Some(Instant::now());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         let secs = t0.elapsed().as_secs_f64();
+        let steady = first.map(|f| f.elapsed().as_secs_f64()).unwrap_or(secs);
         let sink_cpu = cpu_secs("self") - sink_cpu0;
-        let worker_cpu: f64 = procs.iter().map(|p| cpu_secs(&p.id().to_string())).sum();
+        let machine1 = machine_ticks();
+        let busy = (machine1.0 - machine0.0) as f64 / (machine1.1 - machine0.1).max(1) as f64;
+        let (worker_user, worker_sys) = procs
+            .iter()
+            .map(|p| cpu_split(&p.id().to_string()))
+            .fold((0.0, 0.0), |(u, s), (a, b)| (u + a, s + b));
         // SIGTERM (a graceful stop, so a profiler wrapped around a worker can write its
         // output), SIGKILL if one is still there after 10 s.
         for p in &procs {
@@ -334,14 +370,24 @@ async fn main() {
             let _ = p.wait();
         }
         let rate = n as f64 / secs;
+        let steady_rate = (n - 1).max(1) as f64 / steady.max(1e-6);
         let extra = sink.accepted() - before - n as u64;
         println!(
-            "drain: {w} worker(s), {n} messages in {secs:.2} s: {rate:>8.0} msg/s = {:.0} % of the ceiling{} \
-             (CPU/message: workers {:.0} µs, sink {:.0} µs)",
+            "drain: {w} worker(s), {n} messages in {secs:.2} s from the start of the processes: \
+             {rate:>6.0} msg/s = {:.0} % of the ceiling; from the first message to the last \
+             ({steady:.2} s): {steady_rate:>6.0} msg/s = {:.0} %{}",
             100.0 * rate / ceiling,
+            100.0 * steady_rate / ceiling,
             if extra > 0 { format!(" ({extra} extra)") } else { String::new() },
-            worker_cpu / n as f64 * 1e6,
+        );
+        println!(
+            "       CPU per message: workers {:.0} µs ({:.0} user + {:.0} system), sink {:.0} µs; \
+             machine {:.0} % busy",
+            (worker_user + worker_sys) / n as f64 * 1e6,
+            worker_user / n as f64 * 1e6,
+            worker_sys / n as f64 * 1e6,
             sink_cpu / n as f64 * 1e6,
+            busy * 100.0,
         );
         drop_db(db).await;
     }
