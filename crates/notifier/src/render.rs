@@ -256,7 +256,11 @@ impl Renderer {
             .map(str::to_owned);
         // Converted to template values once: every template below reads the same context
         // (converting it per template cost more than the rendering itself).
-        let ctxv = minijinja::Value::from_serialize(&ctx);
+        let base: std::collections::BTreeMap<String, minijinja::Value> = ctx
+            .into_iter()
+            .map(|(k, v)| (k, minijinja::Value::from_serialize(&v)))
+            .collect();
+        let ctxv = minijinja::Value::from(base.clone());
         let r = |name: String, ctx: &minijinja::Value| -> Result<String, String> {
             self.env
                 .get_template(&name)
@@ -278,8 +282,9 @@ impl Renderer {
             .filter(|p| !p.is_empty())
             .collect();
         let ics = session.and_then(|s| self.invite(kind, row, s, tz));
-        // The layouts see the message's context and, before it (these names win), the
-        // parts rendered above and the language's common strings (`t_greeting`, …).
+        // The layouts see the message's context plus (these names win) the parts rendered
+        // above and the language's common strings (`t_greeting`, …), in one map: the
+        // values are shared, not copied, and a lookup searches one map.
         let mut extra: std::collections::BTreeMap<String, minijinja::Value> = [
             ("subject", minijinja::Value::from(subject.as_str())),
             ("paragraphs", minijinja::Value::from_serialize(&paragraphs)),
@@ -302,7 +307,9 @@ impl Renderer {
             let v = r(format!("{lang}/common/{key}"), &ctxv)?;
             extra.insert(format!("t_{key}"), minijinja::Value::from(v));
         }
-        let lv = minijinja::value::merge_maps([minijinja::Value::from(extra), ctxv]);
+        let mut layout = base;
+        layout.extend(extra);
+        let lv = minijinja::Value::from(layout);
         let text = self
             .env
             .get_template("layout.txt")
