@@ -378,7 +378,11 @@ async fn main() {
              ({steady:.2} s): {steady_rate:>6.0} msg/s = {:.0} %{}",
             100.0 * rate / ceiling,
             100.0 * steady_rate / ceiling,
-            if extra > 0 { format!(" ({extra} extra)") } else { String::new() },
+            if extra > 0 {
+                format!(" ({extra} extra)")
+            } else {
+                String::new()
+            },
         );
         println!(
             "       CPU per message: workers {:.0} µs ({:.0} user + {:.0} system), sink {:.0} µs; \
