@@ -257,6 +257,25 @@ fn still_pending(backend: DbBackend) -> sea_orm::sea_query::SimpleExpr {
     }
 }
 
+/// Clearing a row's lease in an update of the outbox.
+pub(crate) trait ClearLease {
+    /// Sets `lease_owner` and `lease_expires_at` to NULL.
+    fn clear_lease(self) -> Self;
+}
+
+impl ClearLease for sea_orm::UpdateMany<entity::Entity> {
+    fn clear_lease(self) -> Self {
+        self.col_expr(
+            entity::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            entity::Column::LeaseExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+    }
+}
+
 /// The SQL expression of `data` without the capability URLs ([`SECRET_KEYS`]), for
 /// `backend`: PostgreSQL `(data::jsonb - 'k' …)::json`, SQLite `json_remove(data, '$.k', …)`
 /// (both built-in: PostgreSQL 9.5+, SQLite 3.38+ / the JSON1 extension sqlx bundles).
@@ -290,14 +309,7 @@ pub async fn mark_sent(db: &DatabaseConnection, ids: &[Uuid]) -> Result<u64, DbE
             .col_expr(entity::Column::Status, Expr::value("sent"))
             .col_expr(entity::Column::SentAt, Expr::value(now))
             .col_expr(entity::Column::UpdatedAt, Expr::value(now))
-            .col_expr(
-                entity::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                entity::Column::LeaseExpiresAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
+            .clear_lease()
             .col_expr(
                 entity::Column::LastError,
                 Expr::value(Option::<String>::None),
@@ -327,14 +339,7 @@ pub async fn mark_failed(
     let error: String = error.chars().take(2000).collect();
     let mut q = entity::Entity::update_many()
         .col_expr(entity::Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            entity::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            entity::Column::LeaseExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
+        .clear_lease()
         .col_expr(entity::Column::LastError, Expr::value(error));
     q = match retry_at {
         Some(t) => q.col_expr(entity::Column::NextAttemptAt, Expr::value(t)),
@@ -363,14 +368,7 @@ pub async fn mark_cancelled(
     let res = entity::Entity::update_many()
         .col_expr(entity::Column::Status, Expr::value("cancelled"))
         .col_expr(entity::Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            entity::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            entity::Column::LeaseExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
+        .clear_lease()
         .col_expr(entity::Column::LastError, Expr::value(reason))
         .filter(entity::Column::Id.eq(id))
         .filter(entity::Column::Status.eq("pending"))
@@ -390,14 +388,7 @@ pub async fn release(db: &DatabaseConnection, owner: &str, ids: &[Uuid]) -> Resu
     }
     let backend = db.get_database_backend();
     let res = entity::Entity::update_many()
-        .col_expr(
-            entity::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            entity::Column::LeaseExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
+        .clear_lease()
         .col_expr(
             entity::Column::Attempts,
             Expr::col(entity::Column::Attempts).sub(1),

@@ -52,6 +52,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
+use super::ClearLease as _;
 use super::{enqueue_many, entity, signal, NewNotification, Notification};
 use crate::error::Result;
 use crate::forums::Forum;
@@ -326,14 +327,7 @@ async fn put(txn: &impl ConnectionTrait, rows: Vec<NewNotification>) -> Result<(
                     .col_expr(entity::Column::RecipientName, Expr::value(n.recipient_name))
                     .col_expr(entity::Column::Language, Expr::value(n.language))
                     .col_expr(entity::Column::Data, Expr::value(n.data))
-                    .col_expr(
-                        entity::Column::LeaseOwner,
-                        Expr::value(Option::<String>::None),
-                    )
-                    .col_expr(
-                        entity::Column::LeaseExpiresAt,
-                        Expr::value(Option::<DateTime<Utc>>::None),
-                    )
+                    .clear_lease()
                     .col_expr(
                         entity::Column::LastError,
                         Expr::value(Option::<String>::None),
