@@ -49,21 +49,6 @@ async fn start(args: &[&str], port: u16, extra: &[(&str, &str)]) -> common::Serv
     common::Server::start_with(args, &all).await
 }
 
-async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let t0 = Instant::now();
-    loop {
-        if f().await {
-            return;
-        }
-        assert!(t0.elapsed() < timeout, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 struct Forum {
     token: String,
     session: String,
@@ -195,7 +180,7 @@ async fn speakers_get_change_and_cancel_notices_over_smtp() {
         "2030-11-26T12:00:00+03:00",
     )
     .await;
-    wait_until("the change notice", Duration::from_secs(20), || async {
+    common::wait_until("the change notice", Duration::from_secs(20), || async {
         sink.accepted() >= 1
     })
     .await;
@@ -252,7 +237,7 @@ async fn speakers_get_change_and_cancel_notices_over_smtp() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    wait_until(
+    common::wait_until(
         "the cancellation notice",
         Duration::from_secs(20),
         || async { sink.accepted() >= 2 },
@@ -300,7 +285,7 @@ async fn smtp_down_then_4xx_then_up_delivers_everything_once() {
     )
     .await;
     // Nobody listens: connection refused, retried with backoff.
-    wait_until(
+    common::wait_until(
         "failed attempts while SMTP is down",
         Duration::from_secs(20),
         || async {
@@ -319,7 +304,7 @@ async fn smtp_down_then_4xx_then_up_delivers_everything_once() {
             ..Default::default()
         },
     );
-    wait_until("451 answers recorded", Duration::from_secs(20), || async {
+    common::wait_until("451 answers recorded", Duration::from_secs(20), || async {
         sink.rejected() >= 3
             && list(&s, &f, "")
                 .await
@@ -334,7 +319,7 @@ async fn smtp_down_then_4xx_then_up_delivers_everything_once() {
         "4xx is not permanent"
     );
     sink.set_mode(Mode::Accept);
-    wait_until("all delivered", Duration::from_secs(30), || async {
+    common::wait_until("all delivered", Duration::from_secs(30), || async {
         list(&s, &f, "?status=sent").await.len() == 3
     })
     .await;
@@ -364,7 +349,7 @@ async fn permanent_failure_is_dead_and_an_organizer_retry_delivers_it() {
         "2030-11-26T12:00:00+03:00",
     )
     .await;
-    wait_until("a dead row", Duration::from_secs(20), || async {
+    common::wait_until("a dead row", Duration::from_secs(20), || async {
         list(&s, &f, "?status=dead").await.len() == 1
     })
     .await;
@@ -414,7 +399,7 @@ async fn permanent_failure_is_dead_and_an_organizer_retry_delivers_it() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["status"], "pending");
     assert_eq!(v["attempts"], 0);
-    wait_until(
+    common::wait_until(
         "delivered after the retry",
         Duration::from_secs(20),
         || async { sink.accepted() == 1 },
@@ -430,7 +415,7 @@ async fn permanent_failure_is_dead_and_an_organizer_retry_delivers_it() {
         "{:?}",
         msg.subject()
     );
-    wait_until("marked sent", Duration::from_secs(10), || async {
+    common::wait_until("marked sent", Duration::from_secs(10), || async {
         list(&s, &f, "?status=sent").await.len() == 1
     })
     .await;
@@ -504,7 +489,7 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_repeats_only_rows_in_flight
     for round in 1..=5 {
         let target = sink.accepted() + 40;
         let mut w = s.spawn_cli(&format!("worker{round}"), &["worker"], &worker_env);
-        wait_until("the worker is mid-way", Duration::from_secs(60), || async {
+        common::wait_until("the worker is mid-way", Duration::from_secs(60), || async {
             sink.accepted() >= target
         })
         .await;
@@ -526,7 +511,7 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_repeats_only_rows_in_flight
     );
     assert!((sent_before as i64) < n, "killed before the end");
     let mut w2 = s.spawn_cli("worker-restart", &["worker"], &worker_env);
-    wait_until(
+    common::wait_until(
         "everything sent after the restart",
         Duration::from_secs(90),
         || async { db.count("status <> 'sent'").await == 0 },
@@ -574,7 +559,7 @@ async fn exactly_once_with(workers: usize, n: i64) {
     let mut ws: Vec<_> = (0..workers)
         .map(|i| s.spawn_cli(&format!("worker{i}"), &["worker"], &env))
         .collect();
-    wait_until("all sent", Duration::from_secs(120), || async {
+    common::wait_until("all sent", Duration::from_secs(120), || async {
         db.count("status = 'sent'").await == n
     })
     .await;
@@ -628,7 +613,7 @@ async fn embedded_worker_writes_eml_files_by_default() {
     .await;
     // Woken by the in-process signal, well before the 5 s poll.
     let t0 = Instant::now();
-    wait_until("an .eml file", Duration::from_secs(4), || async {
+    common::wait_until("an .eml file", Duration::from_secs(4), || async {
         std::fs::read_dir(s.mail_dir())
             .map(|d| {
                 d.flatten()
@@ -638,7 +623,7 @@ async fn embedded_worker_writes_eml_files_by_default() {
     })
     .await;
     assert!(t0.elapsed() < Duration::from_secs(4));
-    wait_until("marked sent", Duration::from_secs(10), || async {
+    common::wait_until("marked sent", Duration::from_secs(10), || async {
         list(&s, &f, "?status=sent").await.len() == 1
     })
     .await;
@@ -682,7 +667,7 @@ async fn pooled_connections_closed_by_the_server_lose_nothing() {
         &["worker"],
         &[("CONVENE_WORKER__CONCURRENCY", "4")],
     );
-    wait_until("the first 10 sent", Duration::from_secs(30), || async {
+    common::wait_until("the first 10 sent", Duration::from_secs(30), || async {
         db.count("status = 'sent'").await == 10
     })
     .await;
@@ -690,7 +675,7 @@ async fn pooled_connections_closed_by_the_server_lose_nothing() {
     for round in 1..=2 {
         let before = relay.connections();
         relay.cut();
-        wait_until(
+        common::wait_until(
             "the relay closed its connections",
             Duration::from_secs(5),
             || async { relay.open() == 0 },
@@ -699,14 +684,14 @@ async fn pooled_connections_closed_by_the_server_lose_nothing() {
         db.clone_row_as(&key, &format!("r{round}"), 20).await;
         if round == 2 {
             // Cut again while the first of these are being sent over new connections.
-            wait_until("a new connection", Duration::from_secs(10), || async {
+            common::wait_until("a new connection", Duration::from_secs(10), || async {
                 relay.connections() > before
             })
             .await;
             relay.cut();
         }
         let want = 10 + 20 * round;
-        wait_until("every row sent", Duration::from_secs(30), || async {
+        common::wait_until("every row sent", Duration::from_secs(30), || async {
             db.count("status = 'sent'").await == want
         })
         .await;
@@ -787,7 +772,7 @@ async fn sigterm_mid_batch_finishes_or_releases_every_claimed_row() {
         ("CONVENE_WORKER__LEASE_SECS", "300"),
     ];
     let mut w = s.spawn_cli("worker1", &["worker"], &env);
-    wait_until(
+    common::wait_until(
         "the batch is in flight",
         Duration::from_secs(30),
         || async { sink.accepted() >= 4 && db.count("lease_owner IS NOT NULL").await > 4 },
@@ -830,7 +815,7 @@ async fn sigterm_mid_batch_finishes_or_releases_every_claimed_row() {
         &["worker"],
         &[("CONVENE_WORKER__CONCURRENCY", "8")],
     );
-    wait_until("the rest sent", Duration::from_secs(30), || async {
+    common::wait_until("the rest sent", Duration::from_secs(30), || async {
         db.count("status = 'sent'").await == n
     })
     .await;
@@ -865,7 +850,7 @@ async fn a_batch_slower_than_its_lease_keeps_its_rows() {
         ("CONVENE_WORKER__POLL_INTERVAL_MS", "100"),
     ];
     let mut a = s.spawn_cli("worker_a", &["worker"], &env);
-    wait_until(
+    common::wait_until(
         "the first worker holds every row",
         Duration::from_secs(30),
         || async { db.count("lease_owner IS NOT NULL").await == n },
@@ -873,7 +858,7 @@ async fn a_batch_slower_than_its_lease_keeps_its_rows() {
     .await;
     let t0 = Instant::now();
     let mut b = s.spawn_cli("worker_b", &["worker"], &env);
-    wait_until("every row sent", Duration::from_secs(60), || async {
+    common::wait_until("every row sent", Duration::from_secs(60), || async {
         db.count("status = 'sent'").await == n
     })
     .await;
@@ -925,12 +910,12 @@ async fn one_pooled_smtp_connection_sends_without_the_delayed_ack_stall() {
     ];
     let mut w = s.spawn_cli("worker", &["worker"], &env);
     // The first messages may go before the new connection is found and set.
-    wait_until("5 sent", Duration::from_secs(30), || async {
+    common::wait_until("5 sent", Duration::from_secs(30), || async {
         sink.accepted() >= 5
     })
     .await;
     let t0 = Instant::now();
-    wait_until("all sent", Duration::from_secs(60), || async {
+    common::wait_until("all sent", Duration::from_secs(60), || async {
         sink.accepted() as i64 >= n
     })
     .await;

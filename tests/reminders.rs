@@ -8,7 +8,7 @@ mod common;
 #[path = "common/smtp.rs"]
 mod smtp;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use reqwest::{Method, StatusCode};
@@ -678,21 +678,6 @@ async fn lead_times_are_configurable_and_retime() {
     assert_eq!(f.due().await.len(), 4);
 }
 
-async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let t0 = Instant::now();
-    loop {
-        if f().await {
-            return;
-        }
-        assert!(t0.elapsed() < timeout, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// Runs `sql` on the server's database behind the API's back.
 async fn tamper(server: &common::Server, sql: &str) -> u64 {
     use sqlx::Connection as _;
@@ -780,7 +765,7 @@ async fn due_reminders_are_delivered_and_stale_ones_cancelled_by_the_worker() {
     .await;
     assert_eq!(n, 1);
 
-    wait_until(
+    common::wait_until(
         "the reminders to be handled",
         Duration::from_secs(90),
         || async { f.reminders("pending").await.is_empty() },

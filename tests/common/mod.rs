@@ -454,3 +454,19 @@ fn skip_or_fail(what: &str) {
     }
     eprintln!("SKIPPED: {what}");
 }
+
+/// Polls `f` every 100 ms until it returns `true`; panics naming `what` after `timeout`.
+pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let t0 = std::time::Instant::now();
+    loop {
+        if f().await {
+            return;
+        }
+        assert!(t0.elapsed() < timeout, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
