@@ -57,6 +57,46 @@ fn machine_ticks() -> (u64, u64) {
     (total - idle, total)
 }
 
+/// CPU seconds (user + system) used so far by every process named `postgres` on this
+/// machine (the server and its backends, `/proc/<pid>/stat`); 0 without such processes.
+/// Backends that exit between two readings take their CPU with them, so this is a floor.
+fn postgres_cpu_secs() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(|pid| cpu_secs(&pid))
+        .sum()
+}
+
+/// CPU seconds (user + system) so far of this process's threads, split into (tokio's
+/// worker threads — the flood client —, the rest — mostly the sink's threads), from
+/// `/proc/self/task/<tid>/stat` (a thread's `comm` is its name, cut to 15 bytes).
+fn own_threads_cpu() -> (f64, f64) {
+    let mut split = (0.0, 0.0);
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return split;
+    };
+    for tid in dir.filter_map(|e| e.ok()) {
+        let tid = tid.file_name().to_string_lossy().into_owned();
+        let comm =
+            std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).unwrap_or_default();
+        let cpu = cpu_secs(&format!("self/task/{tid}"));
+        if comm.starts_with("tokio-r") {
+            split.0 += cpu;
+        } else {
+            split.1 += cpu;
+        }
+    }
+    split
+}
+
 fn env_or(k: &str, d: &str) -> String {
     std::env::var(k).unwrap_or_else(|_| d.to_string())
 }
@@ -308,12 +348,16 @@ async fn main() {
     let mut ceiling: f64 = 0.0;
     for conns in [8u32, 32] {
         let cpu0 = cpu_secs("self");
+        let split0 = own_threads_cpu();
         let rate = flood(sink.port, n, conns, &msg).await;
         let cpu = cpu_secs("self") - cpu0;
+        let split1 = own_threads_cpu();
         println!(
             "ceiling: raw lettre flood, {conns:>2} pooled connections: {rate:>8.0} msg/s \
-             (sink + flood client: {:.0} µs CPU/message)",
-            cpu / n as f64 * 1e6
+             (sink + flood client: {:.0} µs CPU/message: client {:.0}, sink {:.0})",
+            cpu / n as f64 * 1e6,
+            (split1.0 - split0.0) / n as f64 * 1e6,
+            (split1.1 - split0.1) / n as f64 * 1e6,
         );
         ceiling = ceiling.max(rate);
     }
@@ -322,6 +366,7 @@ async fn main() {
         prepare(&bin, &db, sink.port, n as i64).await;
         let before = sink.accepted();
         let sink_cpu0 = cpu_secs("self");
+        let pg_cpu0 = postgres_cpu_secs();
         let machine0 = machine_ticks();
         let t0 = Instant::now();
         let mut procs: Vec<Child> = (0..*w)
@@ -348,6 +393,7 @@ async fn main() {
         let secs = t0.elapsed().as_secs_f64();
         let steady = first.map(|f| f.elapsed().as_secs_f64()).unwrap_or(secs);
         let sink_cpu = cpu_secs("self") - sink_cpu0;
+        let pg_cpu = postgres_cpu_secs() - pg_cpu0;
         let machine1 = machine_ticks();
         let busy = (machine1.0 - machine0.0) as f64 / (machine1.1 - machine0.1).max(1) as f64;
         let (worker_user, worker_sys) = procs
@@ -385,12 +431,17 @@ async fn main() {
             },
         );
         println!(
-            "       CPU per message: workers {:.0} µs ({:.0} user + {:.0} system), sink {:.0} µs; \
+            "       CPU per message: workers {:.0} µs ({:.0} user + {:.0} system), sink {:.0} µs{}; \
              machine {:.0} % busy",
             (worker_user + worker_sys) / n as f64 * 1e6,
             worker_user / n as f64 * 1e6,
             worker_sys / n as f64 * 1e6,
             sink_cpu / n as f64 * 1e6,
+            if db.pg.is_some() {
+                format!(", PostgreSQL {:.0} µs", pg_cpu / n as f64 * 1e6)
+            } else {
+                String::new()
+            },
             busy * 100.0,
         );
         drop_db(db).await;
