@@ -827,3 +827,65 @@ async fn due_reminders_are_delivered_and_stale_ones_cancelled_by_the_worker() {
         "{reminders:?}"
     );
 }
+
+/// Closing a forum keeps its reminders (it may still take place, and may be re-opened);
+/// archiving it cancels every pending one. A reminder of an archived forum that is
+/// pending and due anyway (put back behind the API's back) is cancelled by the worker's
+/// send-time check, not sent.
+#[tokio::test]
+async fn archiving_a_forum_cancels_its_reminders_and_closing_does_not() {
+    let server =
+        common::Server::start_with(&["serve"], &[("CONVENE_WORKER__POLL_INTERVAL_MS", "100")])
+            .await;
+    let f = Forum::new(server, json!({})).await;
+    let s1 = f
+        .session(
+            "Opening",
+            "2030-11-26T09:00:00+03:00",
+            "2030-11-26T10:00:00+03:00",
+            None,
+        )
+        .await;
+    let (r1, _) = f.register(1).await;
+    let (r2, _) = f.register(2).await;
+    f.join(&r1, &s1).await;
+    f.join(&r2, &s1).await;
+    let before = f.due().await;
+    assert_eq!(before.len(), 4, "{before:?}");
+
+    let (st, v) = f.org(Method::POST, "/close", None).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(f.due().await, before, "closing keeps the reminders");
+
+    let (st, v) = f.org(Method::POST, "/archive", None).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(f.due().await, vec![], "archiving cancels them");
+    assert_eq!(f.reminders("cancelled").await.len(), 4);
+
+    // Behind the API's back: p1's session reminder pending again and due now.
+    let n = tamper(
+        &f.server,
+        "UPDATE notifications SET status = 'pending', next_attempt_at = '2020-01-01T00:00:00Z' \
+         WHERE kind = 'reminder.session' AND recipient_email = 'p1@example.org'",
+    )
+    .await;
+    assert_eq!(n, 1);
+    common::wait_until(
+        "the worker to handle the revived reminder",
+        Duration::from_secs(30),
+        || async { f.reminders("pending").await.is_empty() },
+    )
+    .await;
+    assert!(f.reminders("sent").await.is_empty());
+    let revived: Vec<Value> = f
+        .reminders("cancelled")
+        .await
+        .into_iter()
+        .filter(|n| n["kind"] == "reminder.session" && n["recipient_email"] == "p1@example.org")
+        .collect();
+    assert_eq!(revived.len(), 1);
+    assert_eq!(
+        revived[0]["last_error"], "stale reminder: the forum is archived",
+        "{revived:?}"
+    );
+}

@@ -700,7 +700,9 @@ async fn save(txn: &impl ConnectionTrait, f: Forum) -> Result<Forum> {
 }
 
 /// Moves a forum to `to` when the transition is allowed: draft→published,
-/// published→closed, closed→published (re-open), closed→archived.
+/// published→closed, closed→published (re-open), closed→archived. Archiving cancels the
+/// forum's pending reminders in the same transaction
+/// (`notifications::reminders::forum_archived`).
 /// Errors: 401/403/404; 409 `invalid-state` for any other transition; 412 stale ETag.
 pub async fn transition(
     db: &DatabaseConnection,
@@ -735,6 +737,9 @@ pub async fn transition(
     f.version += 1;
     f.updated_at = crate::db::now();
     let saved = save(&txn, f).await?;
+    if to == Archived {
+        crate::notifications::reminders::forum_archived(&txn, saved.id).await?;
+    }
     txn.commit().await?;
     Ok(saved)
 }

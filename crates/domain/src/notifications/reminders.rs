@@ -33,9 +33,13 @@
 //! puts that row back to `pending` (the key is UNIQUE); a row already `sent` for the same
 //! start and lead is not sent again.
 //!
+//! # Archived forums
+//! Archiving a forum cancels all its pending reminders ([`forum_archived`]); closing one
+//! does not (a closed forum may still take place, and may be re-opened).
+//!
 //! # At send time
 //! [`check`] re-reads the database before a `reminder.*` row is rendered (the worker
-//! calls it): the registration still confirmed, the sign-up still seated, the session
+//! calls it): the forum not archived, the registration still confirmed, the sign-up still seated, the session
 //! still scheduled, the start still in the future and equal to the key's, the lead
 //! unchanged. A stale row is marked `cancelled` by the worker instead of being sent; a
 //! current one is rendered with fresh `data` (titles, room and venue as they are now) and
@@ -380,6 +384,18 @@ fn keep_suffix(start: Option<DateTime<Utc>>, lead: i32, now: DateTime<Utc>) -> O
         .map(|s| suffix(s, lead))
 }
 
+/// Cancels every pending reminder of the forum, both kinds, in the caller's transaction:
+/// called when the forum is archived (kept for the record, read-only: nothing of it is
+/// upcoming any more, and archiving cannot be undone). A closed forum keeps its reminders:
+/// it may still take place, and it can be re-opened. Returns how many rows were cancelled.
+pub(crate) async fn forum_archived(txn: &impl ConnectionTrait, forum_id: Uuid) -> Result<u64> {
+    let mut n = 0;
+    for kind in [FORUM_KIND, SESSION_KIND] {
+        n += cancel_pending(txn, forum_id, kind, &format!("{kind}:"), None).await?;
+    }
+    Ok(n)
+}
+
 /// Writes the `reminder.forum` rows of registrations that just became confirmed
 /// (open-mode registration, approval, wait-list promotion, manual promotion), in the
 /// caller's transaction.
@@ -681,6 +697,9 @@ pub async fn check(db: &impl ConnectionTrait, row: &Notification) -> Result<Verd
     else {
         return stale("the forum is gone");
     };
+    if forum.status == crate::forums::ForumStatus::Archived.as_str() {
+        return stale("the forum is archived");
+    }
     let now = crate::db::now();
     match key {
         ReminderKey::Forum {
