@@ -99,6 +99,18 @@ impl Forum {
         v["id"].as_str().unwrap().into()
     }
 
+    /// The forum's first session, `Opening`: 2030-11-26 09:00–10:00 Istanbul time
+    /// (06:00–07:00 UTC), no capacity.
+    async fn opening(&self) -> String {
+        self.session(
+            "Opening",
+            "2030-11-26T09:00:00+03:00",
+            "2030-11-26T10:00:00+03:00",
+            None,
+        )
+        .await
+    }
+
     async fn patch_session(&self, id: &str, body: Value) {
         let (st, v) = self
             .org(Method::PATCH, &format!("/sessions/{id}"), Some(body))
@@ -229,14 +241,7 @@ async fn confirmed_participant_gets_forum_and_session_reminders() {
             None,
         )
         .await;
-    let s1 = f
-        .session(
-            "Opening",
-            "2030-11-26T09:00:00+03:00",
-            "2030-11-26T10:00:00+03:00",
-            None,
-        )
-        .await;
+    let s1 = f.opening().await;
     assert_eq!(
         f.due().await,
         vec![row("reminder.forum", 1, "2030-11-25T06:00:00Z")]
@@ -284,14 +289,7 @@ async fn confirmed_participant_gets_forum_and_session_reminders() {
 #[tokio::test]
 async fn moving_and_cancelling_sessions_retimes_reminders() {
     let f = Forum::new(common::Server::start().await, json!({})).await;
-    let s1 = f
-        .session(
-            "Opening",
-            "2030-11-26T09:00:00+03:00",
-            "2030-11-26T10:00:00+03:00",
-            None,
-        )
-        .await;
+    let s1 = f.opening().await;
     let s2 = f
         .session(
             "Workshop",
@@ -428,14 +426,7 @@ async fn moving_and_cancelling_sessions_retimes_reminders() {
 #[tokio::test]
 async fn cancelled_rejected_and_lost_seats_have_no_pending_reminders() {
     let f = Forum::new(common::Server::start().await, json!({})).await;
-    let s1 = f
-        .session(
-            "Opening",
-            "2030-11-26T09:00:00+03:00",
-            "2030-11-26T10:00:00+03:00",
-            None,
-        )
-        .await;
+    let s1 = f.opening().await;
     let s2 = f
         .session(
             "Workshop",
@@ -614,14 +605,7 @@ async fn lead_times_are_configurable_and_retime() {
     assert_eq!(st, 200);
     assert_eq!(v["forum_reminder_minutes"], 120);
     assert_eq!(v["session_reminder_minutes"], 60, "the default");
-    let s1 = f
-        .session(
-            "Opening",
-            "2030-11-26T09:00:00+03:00",
-            "2030-11-26T10:00:00+03:00",
-            None,
-        )
-        .await;
+    let s1 = f.opening().await;
     let (r1, _) = f.register(1).await;
     f.join(&r1, &s1).await;
     assert_eq!(
@@ -838,14 +822,7 @@ async fn archiving_a_forum_cancels_its_reminders_and_closing_does_not() {
         common::Server::start_with(&["serve"], &[("CONVENE_WORKER__POLL_INTERVAL_MS", "100")])
             .await;
     let f = Forum::new(server, json!({})).await;
-    let s1 = f
-        .session(
-            "Opening",
-            "2030-11-26T09:00:00+03:00",
-            "2030-11-26T10:00:00+03:00",
-            None,
-        )
-        .await;
+    let s1 = f.opening().await;
     let (r1, _) = f.register(1).await;
     let (r2, _) = f.register(2).await;
     f.join(&r1, &s1).await;
