@@ -593,6 +593,51 @@ async fn several_workers_deliver_each_row_exactly_once() {
 
 /// The embedded default: `convene serve` writes each message as `<id>.eml` into the mail
 /// folder, with the same Message-ID a relay would get; SIGTERM stops it cleanly.
+/// A name with a line break (written before names were checked, or behind the API's back)
+/// is delivered with the break turned into a space — one `To:` line, no injected header —
+/// instead of stopping the worker on that row.
+#[tokio::test]
+async fn a_line_break_in_a_stored_name_is_delivered_as_one_line() {
+    let sink = SmtpSink::start(Options::default());
+    let s = start(&["serve", "--no-worker"], sink.port, &[]).await;
+    let f = programme(&s, &[("A", Some("a@example.org"))], "en").await;
+    move_session(
+        &s,
+        &f,
+        "2030-11-26T11:00:00+03:00",
+        "2030-11-26T12:00:00+03:00",
+    )
+    .await;
+    let ob = outbox::Outbox::connect(&s.db.url).await;
+    assert_eq!(
+        ob.set_recipient_name("Eve\r\nBcc: victim@example.org")
+            .await,
+        1
+    );
+    let env = smtp_env(sink.port);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut w = s.spawn_cli("worker", &["worker"], &env);
+    common::wait_until("marked sent", Duration::from_secs(20), || async {
+        list(&s, &f, "?status=sent").await.len() == 1
+    })
+    .await;
+    let _ = w.kill();
+    let _ = w.wait();
+    let got = sink.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].to,
+        ["a@example.org"],
+        "the envelope has the one recipient"
+    );
+    let msg = mail_parser::MessageParser::default()
+        .parse(&got[0].data)
+        .unwrap();
+    assert!(msg.bcc().is_none());
+    let to = msg.to().unwrap().first().unwrap();
+    assert_eq!(to.name(), Some("Eve  Bcc: victim@example.org"));
+}
+
 #[tokio::test]
 async fn embedded_worker_writes_eml_files_by_default() {
     let s = common::Server::start_with(

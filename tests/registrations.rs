@@ -684,6 +684,28 @@ async fn approval_mode_form_checkin_and_csv() {
             && fields.contains("country"),
         "{p}"
     );
+    // A line break (or any control character) in a one-line field → 422 naming it, and
+    // nothing written; free-text accessibility needs may have line breaks.
+    let mut b = body(1);
+    b["answers"] = json!({"diet": "none"});
+    b["name"] = json!("Eve\r\nBcc: victim@example.org");
+    b["city"] = json!("Lyon\tNord");
+    b["accessibility_needs"] = json!("Step-free access\nSign language");
+    let res = c
+        .post(f.url("/registrations"))
+        .json(&b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let p: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "city"], "{p}");
 
     let mut ids = vec![];
     for i in 0..3 {

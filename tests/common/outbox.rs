@@ -123,6 +123,25 @@ impl Outbox {
         }
     }
 
+    /// Sets every row's `recipient_name` to `name` (a value the API would refuse); returns
+    /// how many rows changed.
+    pub async fn set_recipient_name(&self, name: &str) -> u64 {
+        let sql = "UPDATE notifications SET recipient_name = $1";
+        match self {
+            Outbox::Sqlite(p) => sqlx::query(sql)
+                .bind(name)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()),
+            Outbox::Pg(p) => sqlx::query(sql)
+                .bind(name)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()),
+        }
+        .expect("update recipient names")
+    }
+
     /// Number of rows matching `cond`.
     pub async fn count(&self, cond: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) AS n FROM notifications WHERE {cond}");

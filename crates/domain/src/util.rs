@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{de::DeserializeOwned, Deserialize, Deserializer, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result};
 
 /// Deserializes a PATCH field that may be absent (`None`), `null` (`Some(None)`) or a
 /// value (`Some(Some(v))`). Use with `#[serde(default, deserialize_with = "…")]`.
@@ -140,6 +140,20 @@ pub fn body_fingerprint(body: &impl Serialize) -> String {
         .collect()
 }
 
+/// The complaint about a one-line text field (a person's name, an organization, a city)
+/// that holds a control character (Unicode `Cc`: line breaks, tab, NUL, …), or `None`.
+/// Such a value is refused rather than cleaned: it is never what a person meant, and a
+/// name goes into e-mail headers (`To:` display names, RFC 5322 §3.4) and calendar
+/// parameters (`ATTENDEE;CN=`, RFC 5545 §3.2), where a line break would end the line.
+pub fn single_line(field: &str, value: &str) -> Option<FieldError> {
+    value.chars().any(char::is_control).then(|| {
+        FieldError::new(
+            field,
+            "must be one line: no line breaks, tabs or other control characters",
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +213,14 @@ mod tests {
             check_if_match(Some("\"2\""), 3),
             Err(Error::PreconditionFailed { .. })
         ));
+    }
+
+    #[test]
+    fn one_line_text_refuses_control_characters() {
+        assert_eq!(single_line("name", "Ayşe Çelik, Dr. — عائشة 🙂"), None);
+        for bad in ["Eve\r\nBcc: x@example.org", "a\nb", "a\tb", "a\0b", "a\u{85}b"] {
+            let e = single_line("name", bad).expect(bad);
+            assert_eq!(e.field, "name");
+        }
     }
 }

@@ -73,7 +73,7 @@ pub fn invite(i: &Invite<'_>) -> String {
     ));
     ev.append_property(
         Property::new("ATTENDEE", format!("mailto:{}", i.attendee.0))
-            .add_parameter("CN", i.attendee.1)
+            .add_parameter("CN", &param_text(i.attendee.1))
             .add_parameter("ROLE", "REQ-PARTICIPANT")
             .done(),
     );
@@ -90,5 +90,37 @@ pub fn invite(i: &Invite<'_>) -> String {
     match text.find("BEGIN:VEVENT") {
         Some(pos) => format!("{}{}{}", &text[..pos], tz_lines, &text[pos..]),
         None => text,
+    }
+}
+
+/// A text for a property parameter value (RFC 5545 §3.2: no `"` and no control
+/// characters, not even inside quotes), escaped as RFC 6868 says: `^` → `^^`, `"` → `^'`,
+/// a line break → `^n`; any other control character becomes a space.
+pub fn param_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '^' => out.push_str("^^"),
+            '"' => out.push_str("^'"),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' | '\r' => out.push_str("^n"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod param_tests {
+    #[test]
+    fn parameter_text_is_escaped_as_rfc_6868_says() {
+        assert_eq!(super::param_text("Ayşe Çelik"), "Ayşe Çelik");
+        assert_eq!(
+            super::param_text("Ayşe \"the mayor\" ^ Çelik"),
+            "Ayşe ^'the mayor^' ^^ Çelik"
+        );
+        assert_eq!(super::param_text("Eve\r\nBcc:\tx"), "Eve^nBcc: x");
     }
 }

@@ -409,6 +409,9 @@ pub async fn run(
     let marks = tokio::spawn(marker(ctx.clone(), held.clone(), sent_rx));
     let mut queue: std::collections::VecDeque<Notification> = Default::default();
     let mut tasks = tokio::task::JoinSet::new();
+    // The row each delivery task works on, so that a task that panicked (a bug) does not
+    // leave its row held — and its lease renewed by the heartbeat — for ever.
+    let mut in_task: HashMap<tokio::task::Id, uuid::Uuid> = HashMap::new();
     let mut claiming: Option<tokio::task::JoinHandle<Result<Vec<Notification>, sea_orm::DbErr>>> =
         None;
     // The last claim found fewer rows than asked (or failed): wait to be woken.
@@ -430,7 +433,8 @@ pub async fn run(
         while !stopping && tasks.len() < concurrency {
             let Some(row) = queue.pop_front() else { break };
             let (ctx, held) = (ctx.clone(), held.clone());
-            tasks.spawn(async move {
+            let row_id = row.id;
+            let task = tasks.spawn(async move {
                 let id = row.id;
                 let out = deliver(&ctx, &held, row).await;
                 if !matches!(out, Outcome::Sent(_)) {
@@ -438,6 +442,7 @@ pub async fn run(
                 }
                 out
             });
+            in_task.insert(task.id(), row_id);
         }
         if stopping && tasks.is_empty() && claiming.is_none() {
             break;
@@ -493,14 +498,31 @@ pub async fn run(
                     }
                 }
             }
-            next = tasks.join_next(), if !tasks.is_empty() => match next {
-                Some(Ok(Outcome::Sent(id))) => {
-                    // The marker lives until `sent_tx` is dropped below.
-                    let _ = sent_tx.send(id);
+            next = tasks.join_next_with_id(), if !tasks.is_empty() => match next {
+                Some(Ok((task, out))) => {
+                    in_task.remove(&task);
+                    match out {
+                        // The marker lives until `sent_tx` is dropped below.
+                        Outcome::Sent(id) => {
+                            let _ = sent_tx.send(id);
+                        }
+                        Outcome::Untried(id) => to_release.push(id),
+                        Outcome::Recorded => {}
+                    }
                 }
-                Some(Ok(Outcome::Untried(id))) => to_release.push(id),
-                Some(Ok(Outcome::Recorded)) | None => {}
-                Some(Err(e)) => tracing::error!(error = %e, "delivery task failed"),
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "delivery task failed");
+                    if let Some(id) = in_task.remove(&e.id()) {
+                        held.remove(id);
+                        let why = format!("the worker failed on this message: {e}");
+                        if let Err(e) =
+                            notifications::mark_failed(&ctx.db, id, &ctx.owner, &why, None).await
+                        {
+                            tracing::warn!(%id, error = %e, "recording the failure failed; the lease will expire");
+                        }
+                    }
+                }
+                None => {}
             }
         }
     }

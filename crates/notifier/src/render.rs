@@ -374,7 +374,15 @@ impl Renderer {
         // Given, so that lettre need not parse the From and To headers back into addresses.
         let envelope = Envelope::new(Some(self.from.email.clone()), vec![to_addr.clone()])
             .map_err(|e| e.to_string())?;
-        let name = row.recipient_name.trim();
+        // A display name is one line: a control character (only in rows written before
+        // names were checked) becomes a space, so the message can still be built — lettre
+        // refuses to write a header with a line break in it.
+        let name: String = row
+            .recipient_name
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let name = name.trim();
         let to = Mailbox::new((!name.is_empty()).then(|| name.to_string()), to_addr);
         let part =
             |ct: ContentType, text: &str| SinglePart::builder().header(ct).body(text_body(text));
@@ -676,6 +684,28 @@ mod tests {
         let encoded = String::from_utf8(b.into_vec()).unwrap();
         assert!(encoded.split("\r\n").all(|l| l.len() <= 76), "{encoded}");
         // Decoding is checked on whole messages below (every_part_decodes_to_the_rendered_text).
+    }
+
+    #[test]
+    fn a_line_break_in_a_name_cannot_break_the_headers() {
+        let r = renderer();
+        let row = Notification {
+            recipient_name: "Eve\r\nBcc: victim@example.org".into(),
+            ..row("session.changed", "en")
+        };
+        let m = r.render(&row).unwrap();
+        let bytes = r.message(&row, &m).unwrap().formatted();
+        let p = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+        assert!(p.bcc().is_none(), "no header was injected");
+        let to = p.to().unwrap().first().unwrap();
+        assert_eq!(to.name(), Some("Eve  Bcc: victim@example.org"));
+        assert_eq!(to.address(), Some(row.recipient_email.as_str()));
+        let ics = String::from_utf8_lossy(p.attachments().next().unwrap().contents()).into_owned();
+        assert!(
+            ics.contains("CN=Eve^nBcc: victim@example.org")
+                || ics.contains("CN=\"Eve^nBcc: victim@example.org\""),
+            "{ics}"
+        );
     }
 
     #[test]

@@ -270,6 +270,7 @@ fn validate(input: &NewSignature, email_required: bool) -> Result<Checked> {
     if !(1..=200).contains(&len(&full_name)) {
         errs.push(FieldError::new("full_name", "must have 1–200 characters"));
     }
+    errs.extend(crate::util::single_line("full_name", &full_name));
     let title = input.title.as_deref().unwrap_or("").trim().to_owned();
     if len(&title) > 200 {
         errs.push(FieldError::new("title", "must have at most 200 characters"));

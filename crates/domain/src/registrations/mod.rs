@@ -675,11 +675,21 @@ pub async fn put_form(
     Ok(RegistrationForm { questions, version })
 }
 
+/// A trimmed text field of at most `max` characters; one line ([`crate::util::single_line`])
+/// unless it is `accessibility_needs`, free text where line breaks and tabs are fine.
 fn text_field(errs: &mut Vec<FieldError>, field: &str, v: Option<String>, max: usize) -> String {
     let s = v.map(|s| s.trim().to_owned()).unwrap_or_default();
     if s.chars().count() > max {
         errs.push(FieldError::new(field, format!("at most {max} characters")));
     }
+    let complaint = if field == "accessibility_needs" {
+        s.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            .then(|| FieldError::new(field, "must not contain control characters"))
+    } else {
+        crate::util::single_line(field, &s)
+    };
+    errs.extend(complaint);
     s
 }
 

@@ -95,7 +95,9 @@ fn validate(s: &Speaker) -> Vec<FieldError> {
     if n == 0 || n > 200 {
         vec![FieldError::new("name", "must be 1–200 characters")]
     } else {
-        vec![]
+        crate::util::single_line("name", &s.name)
+            .into_iter()
+            .collect()
     }
 }
 
