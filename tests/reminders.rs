@@ -838,6 +838,52 @@ async fn archiving_a_forum_cancels_its_reminders_and_closing_does_not() {
     assert_eq!(st, 200, "{v}");
     assert_eq!(f.due().await, vec![], "archiving cancels them");
     assert_eq!(f.reminders("cancelled").await.len(), 4);
+    // Read-only from now on: no change to the forum, its programme or its participants
+    // (each would bring reminders or notices back), and no transition out of it.
+    let refused = [
+        (
+            Method::PATCH,
+            format!("/sessions/{s1}"),
+            Some(
+                json!({"starts_at": "2030-11-26T11:00:00+03:00", "ends_at": "2030-11-26T12:00:00+03:00"}),
+            ),
+        ),
+        (
+            Method::PATCH,
+            String::new(),
+            Some(json!({"forum_reminder_minutes": 720})),
+        ),
+        (
+            Method::POST,
+            "/sessions".into(),
+            Some(
+                json!({"kind": "workshop", "title": "Late", "starts_at": "2030-11-27T09:00:00+03:00", "ends_at": "2030-11-27T10:00:00+03:00"}),
+            ),
+        ),
+        (
+            Method::POST,
+            "/rooms".into(),
+            Some(json!({"name": "Hall Z"})),
+        ),
+        (
+            Method::POST,
+            format!("/registrations/{r1}/cancel"),
+            Some(json!({"reason": "late"})),
+        ),
+        (
+            Method::DELETE,
+            format!("/registrations/{r2}/signups/{s1}"),
+            None,
+        ),
+        (Method::POST, "/publish".into(), None),
+    ];
+    for (method, path, body) in refused {
+        let (st, p) = f.org(method.clone(), &path, body).await;
+        assert_eq!(st, 409, "{method} {path}: {p}");
+        assert_eq!(p["type"], "/problems/invalid-state", "{method} {path}: {p}");
+    }
+    assert_eq!(f.due().await, vec![], "nothing came back");
+    assert_eq!(f.reminders("cancelled").await.len(), 4);
 
     // Behind the API's back: p1's session reminder pending again and due now.
     let n = tamper(

@@ -218,7 +218,13 @@ mod tests {
     #[test]
     fn one_line_text_refuses_control_characters() {
         assert_eq!(single_line("name", "Ayşe Çelik, Dr. — عائشة 🙂"), None);
-        for bad in ["Eve\r\nBcc: x@example.org", "a\nb", "a\tb", "a\0b", "a\u{85}b"] {
+        for bad in [
+            "Eve\r\nBcc: x@example.org",
+            "a\nb",
+            "a\tb",
+            "a\0b",
+            "a\u{85}b",
+        ] {
             let e = single_line("name", bad).expect(bad);
             assert_eq!(e.field, "name");
         }

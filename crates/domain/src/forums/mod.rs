@@ -534,6 +534,33 @@ pub async fn find_for_write(
     }
 }
 
+/// [`find_for_write`] for a change to what the forum holds (its settings, rooms,
+/// speakers, sessions, registration form, registrations, sign-ups, check-ins, imports,
+/// notification retries). Errors: as [`find_for_write`], and 409 `invalid-state` when the
+/// forum is archived ([`not_archived`]).
+pub async fn find_for_change(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    slug: &str,
+    min: Role,
+) -> Result<ForumAccess> {
+    let access = find_for_write(db, caller, slug, min).await?;
+    not_archived(&access.forum)?;
+    Ok(access)
+}
+
+/// 409 `invalid-state` when `forum` is archived: an archived forum is kept for the
+/// record, read-only (its lifecycle ends there; see [`ForumStatus`]).
+pub fn not_archived(forum: &Forum) -> Result<()> {
+    if forum.status == ForumStatus::Archived.as_str() {
+        return Err(Error::conflict(
+            ConflictKind::InvalidState,
+            "the forum is archived: it is kept for the record and can no longer be changed",
+        ));
+    }
+    Ok(())
+}
+
 /// Query of `GET /forums`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct ForumQuery {
@@ -601,7 +628,7 @@ pub async fn update(
     patch: ForumPatch,
 ) -> Result<Forum> {
     let txn = crate::db::begin_write(db).await?;
-    let access = find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let access = find_for_change(&txn, caller, slug, Role::Organizer).await?;
     crate::db::lock_forum(&txn, access.forum.id).await?;
     let current = entity::Entity::find_by_id(access.forum.id)
         .one(&txn)
@@ -728,7 +755,12 @@ pub async fn transition(
     if !allowed {
         return Err(Error::Conflict {
             kind: ConflictKind::InvalidState,
-            message: format!("a {} forum cannot become {}", from.as_str(), to.as_str()),
+            message: format!(
+                "{} {} forum cannot become {}",
+                if from == Archived { "an" } else { "a" },
+                from.as_str(),
+                to.as_str()
+            ),
             session: None,
             errors: vec![],
         });

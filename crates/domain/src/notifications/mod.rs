@@ -567,7 +567,7 @@ pub async fn retry(
     id: Uuid,
 ) -> Result<NotificationView> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
     let row = entity::Entity::find_by_id(id)
         .filter(entity::Column::ForumId.eq(access.forum.id))
         .one(&txn)

@@ -55,7 +55,7 @@ pub async fn check_in(
     input: CheckIn,
 ) -> Result<CheckInResult> {
     let txn = crate::db::begin_write(db).await?;
-    let a = forums::find_for_write(&txn, caller, slug, Role::Checkin).await?;
+    let a = forums::find_for_change(&txn, caller, slug, Role::Checkin).await?;
     let forum_id = a.forum.id;
     let mut ctr = lock_counters(&txn, forum_id).await?;
     let id = match (input.registration_id, input.code.as_deref()) {

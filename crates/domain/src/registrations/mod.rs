@@ -656,7 +656,7 @@ pub async fn put_form(
         return Err(Error::Validation(errs));
     }
     let txn = crate::db::begin_write(db).await?;
-    let a = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let a = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
     crate::db::lock_forum(&txn, a.forum.id).await?;
     let current = form::Entity::find_by_id(a.forum.id).one(&txn).await?;
     let version = current.as_ref().map_or(0, |f| f.version) + 1;
@@ -1336,6 +1336,7 @@ pub async fn update(
 ) -> Result<RegistrationView> {
     let txn = crate::db::begin_write(db).await?;
     let (forum, _) = resolve(&txn, actor, slug, id, Role::Organizer).await?;
+    crate::forums::not_archived(&forum)?;
     let mut r = lock_registration(&txn, id).await?;
     if matches!(
         Status::parse(&r.status),
@@ -1564,6 +1565,7 @@ pub async fn cancel(
     let reason = reason_text(reason.reason)?;
     let txn = crate::db::begin_write(db).await?;
     let (forum, _) = resolve(&txn, actor, slug, id, Role::Organizer).await?;
+    crate::forums::not_archived(&forum)?;
     crate::db::lock_forum_shared(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;
     let forum = forums::by_id(&txn, forum.id).await?;
@@ -1605,6 +1607,7 @@ pub async fn reject(
     let txn = crate::db::begin_write(db).await?;
     let actor = Actor::Staff(caller.clone());
     let (forum, _) = resolve(&txn, &actor, slug, id, Role::Organizer).await?;
+    crate::forums::not_archived(&forum)?;
     crate::db::lock_forum_shared(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;
     let forum = forums::by_id(&txn, forum.id).await?;
@@ -1649,6 +1652,7 @@ pub async fn approve(
     let txn = crate::db::begin_write(db).await?;
     let actor = Actor::Staff(caller.clone());
     let (forum, _) = resolve(&txn, &actor, slug, id, Role::Organizer).await?;
+    crate::forums::not_archived(&forum)?;
     crate::db::lock_forum_shared(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;
     let forum = forums::by_id(&txn, forum.id).await?;
@@ -1719,6 +1723,7 @@ pub async fn promote(
     let txn = crate::db::begin_write(db).await?;
     let actor = Actor::Staff(caller.clone());
     let (forum, _) = resolve(&txn, &actor, slug, id, Role::Organizer).await?;
+    crate::forums::not_archived(&forum)?;
     crate::db::lock_forum(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;
     let mut forum = forums::by_id(&txn, forum.id).await?;

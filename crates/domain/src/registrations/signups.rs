@@ -356,6 +356,7 @@ pub async fn join(
 ) -> Result<SignupView> {
     let txn = crate::db::begin_write(db).await?;
     let (forum, _) = resolve(&txn, actor, slug, reg_id, Role::Organizer).await?;
+    crate::forums::not_archived(&forum)?;
     crate::db::lock_forum_shared(&txn, forum.id).await?;
     let forum = crate::forums::by_id(&txn, forum.id).await?;
     let r = lock_registration(&txn, reg_id).await?;
@@ -485,6 +486,7 @@ pub async fn leave(
 ) -> Result<SignupView> {
     let txn = crate::db::begin_write(db).await?;
     let (forum, _) = resolve(&txn, actor, slug, reg_id, Role::Organizer).await?;
+    crate::forums::not_archived(&forum)?;
     crate::db::lock_forum_shared(&txn, forum.id).await?;
     lock_registration(&txn, reg_id).await?;
     let s = session_in(&txn, forum.id, session_id).await?;

@@ -146,7 +146,7 @@ pub async fn create(
     input: NewRoom,
 ) -> Result<Room> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
     crate::db::lock_forum(&txn, access.forum.id).await?;
     let position = match input.position {
         Some(p) => p,
@@ -200,7 +200,7 @@ pub async fn update(
     patch: RoomPatch,
 ) -> Result<Room> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
     crate::db::lock_forum(&txn, access.forum.id).await?;
     let current = find_in(&txn, access.forum.id, id).await?;
     util::check_if_match(if_match, current.version)?;
@@ -250,7 +250,7 @@ pub async fn update(
 /// first). Errors: 401/403/404; 409 `invalid-state` naming how many sessions use it.
 pub async fn delete(db: &DatabaseConnection, caller: &Caller, slug: &str, id: Uuid) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
     crate::db::lock_forum(&txn, access.forum.id).await?;
     find_in(&txn, access.forum.id, id).await?;
     let used = crate::sessions::entity::session::Entity::find()

@@ -110,7 +110,7 @@ pub async fn import_into(
 ) -> Result<ImportReport> {
     let programme = super::parse(bytes)?;
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
     let report = apply(&txn, &access.forum, &programme).await?;
     txn.commit().await?;
     Ok(report)

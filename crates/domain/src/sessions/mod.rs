@@ -786,7 +786,7 @@ pub async fn create(
 ) -> Result<SessionView> {
     let people = parse_speakers(&input.speakers)?;
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
     crate::db::lock_forum(&txn, access.forum.id).await?;
     let now = crate::db::now();
     let s = Session {
@@ -852,7 +852,7 @@ pub async fn update(
         None => None,
     };
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
     crate::db::lock_forum(&txn, access.forum.id).await?;
     let current = find_in(&txn, access.forum.id, id).await?;
     util::check_if_match(if_match, current.version)?;
@@ -1093,7 +1093,7 @@ pub async fn delete(
     if_match: Option<&str>,
 ) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
     crate::db::lock_forum(&txn, access.forum.id).await?;
     let current = find_in(&txn, access.forum.id, id).await?;
     util::check_if_match(if_match, current.version)?;

@@ -155,7 +155,7 @@ pub async fn create(
     input: SpeakerInput,
 ) -> Result<Speaker> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
     let now = crate::db::now();
     let s = Speaker {
         id: Uuid::new_v4(),
@@ -187,7 +187,7 @@ pub async fn update(
     input: SpeakerInput,
 ) -> Result<Speaker> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
     let current = find_in(&txn, access.forum.id, id).await?;
     let mut s = current.clone();
     if let Some(v) = input.name {
@@ -222,7 +222,7 @@ pub async fn update(
 /// Deletes a speaker and their programme roles. Errors: 401/403/404.
 pub async fn delete(db: &DatabaseConnection, caller: &Caller, slug: &str, id: Uuid) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_write(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
     find_in(&txn, access.forum.id, id).await?;
     entity::Entity::delete_by_id(id).exec(&txn).await?;
     crate::db::touch_programme(&txn, access.forum.id).await?;
