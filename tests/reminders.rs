@@ -837,7 +837,11 @@ async fn archiving_a_forum_cancels_its_reminders_and_closing_does_not() {
     let (st, v) = f.org(Method::POST, "/archive", None).await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(f.due().await, vec![], "archiving cancels them");
-    assert_eq!(f.reminders("cancelled").await.len(), 4);
+    let cancelled = f.reminders("cancelled").await;
+    assert_eq!(cancelled.len(), 4);
+    for c in &cancelled {
+        assert_eq!(c["last_error"], "cancelled: the forum was archived", "{c}");
+    }
     // Read-only from now on: no change to the forum, its programme or its participants
     // (each would bring reminders or notices back), and no transition out of it.
     let refused = [

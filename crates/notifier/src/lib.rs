@@ -389,7 +389,12 @@ pub async fn run(
         std::process::id(),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    tracing::info!(transport = %mail.transport, %owner, "notification worker started");
+    match mail.transport.as_str() {
+        "file" => {
+            tracing::info!(transport = "file", folder = %mail.file_dir.display(), %owner, "notification worker started: e-mails are written as .eml files into that folder")
+        }
+        t => tracing::info!(transport = %t, %owner, "notification worker started"),
+    }
     let ctx = Arc::new(Ctx {
         db,
         renderer,

@@ -362,9 +362,25 @@ async fn cancel_pending(
     prefix: &str,
     keep: Option<&str>,
 ) -> Result<u64> {
+    cancel_pending_because(txn, forum_id, kind, prefix, keep, None).await
+}
+
+/// [`cancel_pending`], keeping `reason` (if any) in `last_error` for the organizer's list.
+async fn cancel_pending_because(
+    txn: &impl ConnectionTrait,
+    forum_id: Uuid,
+    kind: &str,
+    prefix: &str,
+    keep: Option<&str>,
+    reason: Option<&str>,
+) -> Result<u64> {
     let mut q = entity::Entity::update_many()
         .col_expr(entity::Column::Status, Expr::value("cancelled"))
-        .col_expr(entity::Column::UpdatedAt, Expr::value(crate::db::now()))
+        .col_expr(entity::Column::UpdatedAt, Expr::value(crate::db::now()));
+    if let Some(r) = reason {
+        q = q.col_expr(entity::Column::LastError, Expr::value(r));
+    }
+    let mut q = q
         .filter(entity::Column::ForumId.eq(forum_id))
         .filter(entity::Column::Kind.eq(kind))
         .filter(entity::Column::Status.eq("pending"))
@@ -391,7 +407,9 @@ fn keep_suffix(start: Option<DateTime<Utc>>, lead: i32, now: DateTime<Utc>) -> O
 pub(crate) async fn forum_archived(txn: &impl ConnectionTrait, forum_id: Uuid) -> Result<u64> {
     let mut n = 0;
     for kind in [FORUM_KIND, SESSION_KIND] {
-        n += cancel_pending(txn, forum_id, kind, &format!("{kind}:"), None).await?;
+        let prefix = format!("{kind}:");
+        let why = Some("cancelled: the forum was archived");
+        n += cancel_pending_because(txn, forum_id, kind, &prefix, None, why).await?;
     }
     Ok(n)
 }
