@@ -113,6 +113,20 @@ async fn programme(s: &common::Server, speakers: &[(&str, Option<&str>)], langua
     }
 }
 
+/// [`programme`] with one speaker `A <a@example.org>`, whose session is then moved to
+/// 11:00–12:00 local: one `session.changed` notice to A, in `language`.
+async fn moved_programme(s: &common::Server, language: &str) -> Forum {
+    let f = programme(s, &[("A", Some("a@example.org"))], language).await;
+    move_session(
+        s,
+        &f,
+        "2030-11-26T11:00:00+03:00",
+        "2030-11-26T12:00:00+03:00",
+    )
+    .await;
+    f
+}
+
 async fn move_session(s: &common::Server, f: &Forum, start: &str, end: &str) {
     let r = s
         .client
@@ -341,14 +355,7 @@ async fn permanent_failure_is_dead_and_an_organizer_retry_delivers_it() {
         ..Default::default()
     });
     let s = start(&["serve"], sink.port, &[]).await;
-    let f = programme(&s, &[("A", Some("a@example.org"))], "fr").await;
-    move_session(
-        &s,
-        &f,
-        "2030-11-26T11:00:00+03:00",
-        "2030-11-26T12:00:00+03:00",
-    )
-    .await;
+    let f = moved_programme(&s, "fr").await;
     common::wait_until("a dead row", Duration::from_secs(20), || async {
         list(&s, &f, "?status=dead").await.len() == 1
     })
@@ -600,14 +607,7 @@ async fn several_workers_deliver_each_row_exactly_once() {
 async fn a_line_break_in_a_stored_name_is_delivered_as_one_line() {
     let sink = SmtpSink::start(Options::default());
     let s = start(&["serve", "--no-worker"], sink.port, &[]).await;
-    let f = programme(&s, &[("A", Some("a@example.org"))], "en").await;
-    move_session(
-        &s,
-        &f,
-        "2030-11-26T11:00:00+03:00",
-        "2030-11-26T12:00:00+03:00",
-    )
-    .await;
+    let f = moved_programme(&s, "en").await;
     let ob = outbox::Outbox::connect(&s.db.url).await;
     assert_eq!(
         ob.set_recipient_name("Eve\r\nBcc: victim@example.org")
@@ -648,14 +648,7 @@ async fn embedded_worker_writes_eml_files_by_default() {
         ],
     )
     .await;
-    let f = programme(&s, &[("A", Some("a@example.org"))], "es").await;
-    move_session(
-        &s,
-        &f,
-        "2030-11-26T11:00:00+03:00",
-        "2030-11-26T12:00:00+03:00",
-    )
-    .await;
+    let f = moved_programme(&s, "es").await;
     // Woken by the in-process signal, well before the 5 s poll.
     let t0 = Instant::now();
     common::wait_until("an .eml file", Duration::from_secs(4), || async {
