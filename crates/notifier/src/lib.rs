@@ -14,7 +14,8 @@
 //! every third of `lease_secs` (`convene_domain::notifications::extend_leases`), so a
 //! slow send is not taken over; a row whose lease was lost to another worker is not
 //! sent. On shutdown it stops claiming, lets the sends in flight finish and their marks
-//! commit, and releases the rows it holds but did not try.
+//! commit, and releases the rows it holds but did not try. A delivery that panics (a bug)
+//! marks its row `dead` with the panic message, so an organizer sees it and can retry it.
 //!
 //! Reminders (`reminder.*`) are checked against the database just before rendering
 //! (`convene_domain::notifications::reminders::check`): a stale one (registration no
