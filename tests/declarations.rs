@@ -660,6 +660,17 @@ async fn confirmation_link_valid_reused_wrong_declaration_expired_and_resend() {
     for f in ["full_name", "entity_name", "country", "email"] {
         assert!(fields.contains(&f), "{f} in {fields:?}");
     }
+    // A signatory's name is one line (it goes into the confirmation mail's To: header).
+    let body = signer(
+        "Cem\r\nBcc: x@example.org",
+        "cem2@example.org",
+        "Adana",
+        "TR",
+        true,
+    );
+    let (st, b, _) = post(&ctx, &d(&ctx, "gd", "/signatures"), false, body).await;
+    assert_eq!(st, 422, "{b}");
+    assert_eq!(b["errors"][0]["field"], "full_name", "{b}");
 }
 
 #[tokio::test]

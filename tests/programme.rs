@@ -963,6 +963,16 @@ async fn programme_conflicts_are_refused_and_name_the_other_session() {
     let hall = create_room(&s, &tok, slug, "Hall").await;
     let salon = create_room(&s, &tok, slug, "Salon").await;
     let mayor = create_speaker(&s, &tok, slug, "Mayor Mia").await;
+    // A speaker's name is one line (it goes into e-mail headers and calendar files).
+    let r = post(
+        &s,
+        &format!("/forums/{slug}/speakers"),
+        Some(&tok),
+        json!({ "name": "Mayor\nMia" }),
+    )
+    .await;
+    r.assert_problem(422, "/problems/validation-error");
+    assert_eq!(r.error_fields(), vec!["name"]);
     let sessions_path = format!("/forums/{slug}/sessions");
 
     let mut opening = session_body(

@@ -880,6 +880,26 @@ async fn archiving_a_forum_cancels_its_reminders_and_closing_does_not() {
             None,
         ),
         (Method::POST, "/publish".into(), None),
+        (
+            Method::POST,
+            "/speakers".into(),
+            Some(json!({"name": "Late Speaker"})),
+        ),
+        (
+            Method::PUT,
+            "/registration-form".into(),
+            Some(json!({"questions": []})),
+        ),
+        (
+            Method::PUT,
+            format!("/registrations/{r1}/signups/{s1}"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/check-ins".into(),
+            Some(json!({"registration_id": r1})),
+        ),
     ];
     for (method, path, body) in refused {
         let (st, p) = f.org(method.clone(), &path, body).await;
