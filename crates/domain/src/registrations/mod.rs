@@ -675,21 +675,43 @@ pub async fn put_form(
     Ok(RegistrationForm { questions, version })
 }
 
-/// A trimmed text field of at most `max` characters; one line ([`crate::util::single_line`])
-/// unless it is `accessibility_needs`, free text where line breaks and tabs are fine.
+/// A trimmed one-line text field ([`crate::util::single_line`]) of at most `max` characters.
 fn text_field(errs: &mut Vec<FieldError>, field: &str, v: Option<String>, max: usize) -> String {
+    let s = trimmed_within(errs, field, v, max);
+    errs.extend(crate::util::single_line(field, &s));
+    s
+}
+
+/// A trimmed free-text field of at most `max` characters: line breaks and tabs are fine,
+/// other control characters are not.
+fn free_text_field(
+    errs: &mut Vec<FieldError>,
+    field: &str,
+    v: Option<String>,
+    max: usize,
+) -> String {
+    let s = trimmed_within(errs, field, v, max);
+    if s.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        errs.push(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    s
+}
+
+fn trimmed_within(
+    errs: &mut Vec<FieldError>,
+    field: &str,
+    v: Option<String>,
+    max: usize,
+) -> String {
     let s = v.map(|s| s.trim().to_owned()).unwrap_or_default();
     if s.chars().count() > max {
         errs.push(FieldError::new(field, format!("at most {max} characters")));
     }
-    let complaint = if field == "accessibility_needs" {
-        s.chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-            .then(|| FieldError::new(field, "must not contain control characters"))
-    } else {
-        crate::util::single_line(field, &s)
-    };
-    errs.extend(complaint);
     s
 }
 
@@ -764,7 +786,7 @@ pub async fn prepare(
     let organization = text_field(&mut errs, "organization", input.organization, 200);
     let position = text_field(&mut errs, "position", input.position, 200);
     let city = text_field(&mut errs, "city", input.city, 200);
-    let accessibility_needs = text_field(
+    let accessibility_needs = free_text_field(
         &mut errs,
         "accessibility_needs",
         input.accessibility_needs,
@@ -1374,7 +1396,7 @@ pub async fn update(
         r.language = check_language(&mut errs, Some(v));
     }
     if let Some(v) = p.accessibility_needs {
-        r.accessibility_needs = text_field(&mut errs, "accessibility_needs", Some(v), 2000);
+        r.accessibility_needs = free_text_field(&mut errs, "accessibility_needs", Some(v), 2000);
     }
     if let Some(v) = p.public_consent {
         r.public_consent = v;
