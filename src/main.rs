@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use convene_domain::effects;
 use convene_domain::schedule::store;
 use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
@@ -171,7 +172,7 @@ async fn main() -> Result<()> {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let started = std::time::Instant::now();
-            let (f, report) = store::import_as_admin(
+            let (f, report) = effects::schedule::import_as_admin(
                 &db,
                 &bytes,
                 owner.as_deref(),
@@ -294,10 +295,14 @@ async fn publish_forum(db: &DatabaseConnection, id: uuid::Uuid) -> Result<()> {
 }
 
 async fn load_demo(db: &DatabaseConnection) -> Result<()> {
-    let (f, report) =
-        store::import_as_admin(db, DEMO_PROGRAMME, None, store::NewForumOptions::default())
-            .await
-            .map_err(|e| anyhow::anyhow!("loading the demo forum: {e}"))?;
+    let (f, report) = effects::schedule::import_as_admin(
+        db,
+        DEMO_PROGRAMME,
+        None,
+        store::NewForumOptions::default(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("loading the demo forum: {e}"))?;
     publish_forum(db, f.id).await?;
     convene_domain::declarations::ensure_demo(
         db,

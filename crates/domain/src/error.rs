@@ -134,7 +134,7 @@ pub enum Error {
     Forbidden(&'static str),
     /// A schedule file was refused (HTTP 422), with where the first problem is.
     #[error("invalid schedule: {0}")]
-    InvalidSchedule(#[from] crate::schedule::ScheduleError),
+    InvalidSchedule(#[from] ScheduleError),
     /// The database failed (HTTP 500 / 503; details are logged, never shown).
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
@@ -155,6 +155,17 @@ impl Error {
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Validation(vec![FieldError::new(field, message)])
     }
+}
+
+/// Why a schedule file was refused: where (`line 12, column 3` for XML and JSON syntax,
+/// or a JSON path such as `schedule.conference.days[0].rooms.Saal 1[2].id`) and what.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{location}: {message}")]
+pub struct ScheduleError {
+    /// Where the first problem is.
+    pub location: String,
+    /// What is wrong there.
+    pub message: String,
 }
 
 /// Result of domain operations.

@@ -9,8 +9,10 @@
 #![allow(clippy::result_large_err)]
 
 pub mod accounts;
+pub mod change;
 pub mod db;
 pub mod declarations;
+pub mod effects;
 pub mod error;
 pub mod forums;
 pub mod net;

@@ -102,7 +102,12 @@ pub fn local_to_utc(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     Utc.from_utc_datetime(&date.and_time(time))
 }
 
-pub use crate::schedule::programme_day;
+/// The programme day an instant belongs to: the local date in `tz` of `t − day_change`
+/// (with day change 04:00, 01:00 on Dec 28 belongs to Dec 27).
+pub fn programme_day(t: DateTime<Utc>, tz: Tz, day_change: NaiveTime) -> NaiveDate {
+    let shift = day_change - NaiveTime::MIN;
+    (t.with_timezone(&tz).naive_local() - shift).date()
+}
 
 /// The UTC half-open range `[start, end)` of a programme day (see [`programme_day`]).
 pub fn programme_day_range(

@@ -11,6 +11,7 @@ use common::TestDb;
 use std::collections::HashMap;
 
 use convene_domain::accounts::{self, Caller};
+use convene_domain::effects;
 use convene_domain::forums::{self, ForumPatch, ForumStatus, NewForum, RegistrationMode};
 use convene_domain::registrations::{
     self, admin, signups, Actor, Category, NewRegistration, Outcome, Reason,
@@ -180,7 +181,7 @@ async fn setup() -> Env {
     )
     .await
     .unwrap();
-    forums::transition(&db, &caller, "model", None, ForumStatus::Published)
+    effects::forums::transition(&db, &caller, "model", None, ForumStatus::Published)
         .await
         .unwrap();
     let mut ss = vec![];
@@ -191,7 +192,12 @@ async fn setup() -> Env {
         }))
         .unwrap();
         let _ = SessionKind::Workshop;
-        ss.push(sessions::create(&db, &caller, "model", s).await.unwrap().id);
+        ss.push(
+            effects::sessions::create(&db, &caller, "model", s)
+                .await
+                .unwrap()
+                .id,
+        );
     }
     Env {
         db,
@@ -411,7 +417,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Capacity(c) => {
                 let cap = c.map(|c| c as i32);
-                forums::update(
+                effects::forums::update(
                     &env.db,
                     &env.caller,
                     &env.slug,
@@ -432,7 +438,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 } else {
                     RegistrationMode::Open
                 };
-                forums::update(
+                effects::forums::update(
                     &env.db,
                     &env.caller,
                     &env.slug,

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use convene_domain::accounts::Caller;
+use convene_domain::effects;
 use convene_domain::forums::{self, ForumPatch, ForumQuery, ForumStatus, ForumView, NewForum};
 use convene_domain::util::Page;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -76,7 +77,7 @@ async fn update_forum(
     im: IfMatch,
     Json(patch): Json<ForumPatch>,
 ) -> ApiResult<impl IntoResponse> {
-    let f = forums::update(&s.db, &caller, &slug, im.as_deref(), patch).await?;
+    let f = effects::forums::update(&s.db, &caller, &slug, im.as_deref(), patch).await?;
     Ok((etag_headers(f.version), axum::Json(ForumView::from(&f))))
 }
 
@@ -99,7 +100,7 @@ async fn transition(
     im: IfMatch,
     to: ForumStatus,
 ) -> ApiResult<impl IntoResponse> {
-    let f = forums::transition(&s.db, &caller, &slug, im.as_deref(), to).await?;
+    let f = effects::forums::transition(&s.db, &caller, &slug, im.as_deref(), to).await?;
     Ok((etag_headers(f.version), axum::Json(ForumView::from(&f))))
 }
 

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use convene_domain::effects;
 use convene_domain::rooms::{self, NewRoom, RoomPatch, RoomView};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -75,7 +76,7 @@ async fn update_room(
     im: IfMatch,
     Json(patch): Json<RoomPatch>,
 ) -> ApiResult<impl IntoResponse> {
-    let r = rooms::update(&s.db, &caller, &slug, id, im.as_deref(), patch).await?;
+    let r = effects::rooms::update(&s.db, &caller, &slug, id, im.as_deref(), patch).await?;
     Ok((etag_headers(r.version), axum::Json(RoomView::from(&r))))
 }
 

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use convene_domain::accounts::Caller;
+use convene_domain::effects;
 use convene_domain::forums::{self, ForumView};
 use convene_domain::schedule::{self, store, IcalOptions};
 use serde::{Deserialize, Serialize};
@@ -182,7 +183,7 @@ async fn import_schedule(
     body: Bytes,
 ) -> ApiResult<axum::Json<store::ImportReport>> {
     Ok(axum::Json(
-        store::import_into(&s.db, &caller, &slug, &body).await?,
+        effects::schedule::import_into(&s.db, &caller, &slug, &body).await?,
     ))
 }
 
@@ -214,7 +215,7 @@ async fn import_new_forum(
     body: Bytes,
 ) -> ApiResult<impl IntoResponse> {
     caller.account_id()?;
-    let (forum, report) = store::import_new_forum(
+    let (forum, report) = effects::schedule::import_new_forum(
         &s.db,
         Some(&caller),
         None,

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use convene_domain::effects;
 use convene_domain::sessions::{self, NewSession, SessionPatch, SessionQuery, SessionView};
 use convene_domain::util::Page;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -45,7 +46,7 @@ async fn create_session(
     Path(slug): Path<String>,
     Json(input): Json<NewSession>,
 ) -> ApiResult<impl IntoResponse> {
-    let v = sessions::create(&s.db, &caller, &slug, input).await?;
+    let v = effects::sessions::create(&s.db, &caller, &slug, input).await?;
     Ok((StatusCode::CREATED, etag_headers(v.version), axum::Json(v)))
 }
 
@@ -72,7 +73,7 @@ async fn update_session(
     im: IfMatch,
     Json(patch): Json<SessionPatch>,
 ) -> ApiResult<impl IntoResponse> {
-    let v = sessions::update(&s.db, &caller, &slug, id, im.as_deref(), patch).await?;
+    let v = effects::sessions::update(&s.db, &caller, &slug, id, im.as_deref(), patch).await?;
     Ok((etag_headers(v.version), axum::Json(v)))
 }
 
@@ -85,7 +86,7 @@ async fn cancel_session(
     Path((slug, id)): Path<(String, Uuid)>,
     im: IfMatch,
 ) -> ApiResult<impl IntoResponse> {
-    let v = sessions::cancel(&s.db, &caller, &slug, id, im.as_deref()).await?;
+    let v = effects::sessions::cancel(&s.db, &caller, &slug, id, im.as_deref()).await?;
     Ok((etag_headers(v.version), axum::Json(v)))
 }
 
@@ -98,6 +99,6 @@ async fn delete_session(
     Path((slug, id)): Path<(String, Uuid)>,
     im: IfMatch,
 ) -> ApiResult<StatusCode> {
-    sessions::delete(&s.db, &caller, &slug, id, im.as_deref()).await?;
+    effects::sessions::delete(&s.db, &caller, &slug, id, im.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

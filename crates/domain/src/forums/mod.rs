@@ -5,8 +5,8 @@ pub mod entity;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 pub use entity::Model as Forum;
 
 use crate::accounts::{self, Caller, Role};
+use crate::change::Change;
 use crate::error::{ConflictKind, Error, FieldError, Result};
 use crate::util::{self, double_option, Page};
 
@@ -617,21 +618,22 @@ pub async fn list(
     })
 }
 
-/// Applies a PATCH to a forum under `If-Match`. One transaction; the version rises by one
-/// when anything changed (an empty or no-op patch changes nothing).
+/// Applies a PATCH to a forum under `If-Match`, inside `txn`; the version rises by one
+/// when anything changed (an empty or no-op patch changes nothing). Returns the forum and
+/// [`Change::ForumChanged`] when it changed; the public operation (one transaction that
+/// also applies the consequences) is `crate::effects::forums::update`.
 /// Errors: 401/403/404 as [`find_for_write`]; 412 stale ETag; 422 field errors; 409 slug taken.
-pub async fn update(
-    db: &DatabaseConnection,
+pub async fn update_in(
+    txn: &DatabaseTransaction,
     caller: &Caller,
     slug: &str,
     if_match: Option<&str>,
     patch: ForumPatch,
-) -> Result<Forum> {
-    let txn = crate::db::begin_write(db).await?;
-    let access = find_for_change(&txn, caller, slug, Role::Organizer).await?;
-    crate::db::lock_forum(&txn, access.forum.id).await?;
+) -> Result<(Forum, Vec<Change>)> {
+    let access = find_for_change(txn, caller, slug, Role::Organizer).await?;
+    crate::db::lock_forum(txn, access.forum.id).await?;
     let current = entity::Entity::find_by_id(access.forum.id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(Error::NotFound("forum"))?;
     util::check_if_match(if_match, current.version)?;
@@ -701,20 +703,18 @@ pub async fn update(
         return Err(Error::Validation(errs));
     }
     if f == current {
-        txn.commit().await?;
-        return Ok(current);
+        return Ok((current, vec![]));
     }
     f.version = current.version + 1;
     f.updated_at = crate::db::now();
-    let saved = save(&txn, f).await?;
-    if saved.capacity != current.capacity {
-        // A higher capacity promotes from the wait-list in this same transaction.
-        crate::registrations::capacity_changed(&txn, &saved).await?;
-    }
-    // A new first day, time zone or reminder lead re-times the pending reminders.
-    crate::notifications::reminders::forum_changed(&txn, &current, &saved).await?;
-    txn.commit().await?;
-    Ok(saved)
+    let saved = save(txn, f).await?;
+    // A higher capacity promotes from the wait-list; a new first day, time zone or
+    // reminder lead re-times the pending reminders (both in `effects`).
+    let change = Change::ForumChanged {
+        before: current,
+        after: saved.clone(),
+    };
+    Ok((saved, vec![change]))
 }
 
 async fn save(txn: &impl ConnectionTrait, f: Forum) -> Result<Forum> {
@@ -726,23 +726,22 @@ async fn save(txn: &impl ConnectionTrait, f: Forum) -> Result<Forum> {
         .map_err(|e| unique_violation(e, "slug"))
 }
 
-/// Moves a forum to `to` when the transition is allowed: draft→published,
-/// published→closed, closed→published (re-open), closed→archived. Archiving cancels the
-/// forum's pending reminders in the same transaction
-/// (`notifications::reminders::forum_archived`).
+/// Moves a forum to `to` inside `txn` when the transition is allowed: draft→published,
+/// published→closed, closed→published (re-open), closed→archived. Archiving returns
+/// [`Change::ForumArchived`] (its pending reminders are cancelled by `effects`); the
+/// public operation is `crate::effects::forums::transition`.
 /// Errors: 401/403/404; 409 `invalid-state` for any other transition; 412 stale ETag.
-pub async fn transition(
-    db: &DatabaseConnection,
+pub async fn transition_in(
+    txn: &DatabaseTransaction,
     caller: &Caller,
     slug: &str,
     if_match: Option<&str>,
     to: ForumStatus,
-) -> Result<Forum> {
-    let txn = crate::db::begin_write(db).await?;
-    let access = find_for_write(&txn, caller, slug, Role::Organizer).await?;
-    crate::db::lock_forum(&txn, access.forum.id).await?;
+) -> Result<(Forum, Vec<Change>)> {
+    let access = find_for_write(txn, caller, slug, Role::Organizer).await?;
+    crate::db::lock_forum(txn, access.forum.id).await?;
     let mut f = entity::Entity::find_by_id(access.forum.id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(Error::NotFound("forum"))?;
     util::check_if_match(if_match, f.version)?;
@@ -768,12 +767,12 @@ pub async fn transition(
     f.status = to.as_str().into();
     f.version += 1;
     f.updated_at = crate::db::now();
-    let saved = save(&txn, f).await?;
+    let saved = save(txn, f).await?;
+    let mut changes = vec![];
     if to == Archived {
-        crate::notifications::reminders::forum_archived(&txn, saved.id).await?;
+        changes.push(Change::ForumArchived { forum_id: saved.id });
     }
-    txn.commit().await?;
-    Ok(saved)
+    Ok((saved, changes))
 }
 
 /// Deletes a draft forum and everything in it (owner only).

@@ -60,8 +60,8 @@ use super::ClearLease as _;
 use super::{enqueue_many, entity, signal, NewNotification, Notification};
 use crate::error::Result;
 use crate::forums::Forum;
+use crate::registrations::entity::registration::Model as Registration;
 use crate::registrations::entity::{registration, signup};
-use crate::registrations::Registration;
 use crate::sessions::entity::session;
 use crate::sessions::Session;
 
@@ -259,7 +259,7 @@ async fn session_data(
     Ok(serde_json::json!({
         "forum": crate::sessions::forum_notice_data(forum),
         "registration_id": registration_id,
-        "session": crate::registrations::signups::session_data(db, s).await?,
+        "session": crate::sessions::notice_data_of(db, s).await?,
     }))
 }
 

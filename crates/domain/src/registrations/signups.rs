@@ -114,23 +114,13 @@ async fn save_signup(txn: &impl ConnectionTrait, s: &signup::Model) -> Result<si
     Ok(am.update(txn).await?)
 }
 
-/// `data.session` of notifications (see NOTIFICATIONS.md).
+/// `data.session` of notifications (see NOTIFICATIONS.md): built in one place,
+/// [`crate::sessions::notice_data_of`].
 pub async fn session_data(
     db: &impl ConnectionTrait,
     s: &session::Model,
 ) -> Result<serde_json::Value> {
-    let room = match s.room_id {
-        Some(r) => crate::rooms::entity::Entity::find_by_id(r)
-            .one(db)
-            .await?
-            .map(|r| r.name),
-        None => None,
-    };
-    Ok(serde_json::json!({
-        "id": s.id, "guid": s.guid, "title": s.title,
-        "starts_at": s.starts_at, "ends_at": s.ends_at, "room": room,
-        "sequence": (s.version - 1).max(0), "status": s.status,
-    }))
+    crate::sessions::notice_data_of(db, s).await
 }
 
 /// Writes `signup.<kind>` for sign-up `su` to its participant (counting repeats).

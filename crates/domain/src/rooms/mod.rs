@@ -3,8 +3,8 @@
 pub mod entity;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -12,6 +12,7 @@ use uuid::Uuid;
 pub use entity::Model as Room;
 
 use crate::accounts::{Caller, Role};
+use crate::change::Change;
 use crate::error::{ConflictKind, Error, FieldError, Result};
 use crate::forums;
 use crate::util::{self, double_option};
@@ -186,23 +187,23 @@ pub async fn create(
     Ok(saved)
 }
 
-/// Changes a room under `If-Match`. A higher capacity (or `null` = unlimited) promotes,
-/// in the same transaction, from the wait-lists of the room's scheduled sessions that have
-/// no capacity of their own (see
-/// [`crate::registrations::signups::room_capacity_changed`]); a lower one changes no seat.
+/// Changes a room under `If-Match`, inside `txn`. A new capacity is returned as
+/// [`Change::RoomCapacityChanged`]: the public operation `crate::effects::rooms::update`
+/// then promotes, in the same transaction, from the wait-lists of the room's scheduled
+/// sessions that have no capacity of their own when the room grew (or became unlimited);
+/// a lower capacity changes no seat.
 /// Errors: 401/403/404; 412; 422; 409 name taken.
-pub async fn update(
-    db: &DatabaseConnection,
+pub async fn update_in(
+    txn: &DatabaseTransaction,
     caller: &Caller,
     slug: &str,
     id: Uuid,
     if_match: Option<&str>,
     patch: RoomPatch,
-) -> Result<Room> {
-    let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
-    crate::db::lock_forum(&txn, access.forum.id).await?;
-    let current = find_in(&txn, access.forum.id, id).await?;
+) -> Result<(Room, Vec<Change>)> {
+    let access = forums::find_for_change(txn, caller, slug, Role::Organizer).await?;
+    crate::db::lock_forum(txn, access.forum.id).await?;
+    let current = find_in(txn, access.forum.id, id).await?;
     util::check_if_match(if_match, current.version)?;
     let mut r = current.clone();
     if let Some(v) = patch.name {
@@ -222,28 +223,25 @@ pub async fn update(
         return Err(Error::Validation(errs));
     }
     if r == current {
-        txn.commit().await?;
-        return Ok(current);
+        return Ok((current, vec![]));
     }
     r.version += 1;
     r.updated_at = crate::db::now();
     let name = r.name.clone();
     let mut am = r.into_active_model().reset_all();
     am.id = sea_orm::ActiveValue::Unchanged(id);
-    let saved = am.update(&txn).await.map_err(|e| name_taken(e, &name))?;
+    let saved = am.update(txn).await.map_err(|e| name_taken(e, &name))?;
+    let mut changes = vec![];
     if saved.capacity != current.capacity {
-        crate::registrations::signups::room_capacity_changed(
-            &txn,
-            &access.forum,
-            id,
-            current.capacity,
-            saved.capacity,
-        )
-        .await?;
+        changes.push(Change::RoomCapacityChanged {
+            forum: access.forum.clone(),
+            room_id: id,
+            before: current.capacity,
+            after: saved.capacity,
+        });
     }
-    crate::db::touch_programme(&txn, access.forum.id).await?;
-    txn.commit().await?;
-    Ok(saved)
+    crate::db::touch_programme(txn, access.forum.id).await?;
+    Ok((saved, changes))
 }
 
 /// Deletes a room that no session uses (cancelled sessions included: move or delete them

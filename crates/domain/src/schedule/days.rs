@@ -2,7 +2,7 @@
 //! (c3voc JSON v1 and frab XML).
 
 use super::{EventSpec, Programme, RoomSpec};
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 
 /// Room name under which events without a room are exported (both formats need one).
@@ -23,12 +23,7 @@ pub(crate) struct ExportDay {
     pub rooms: Vec<(String, Vec<usize>)>,
 }
 
-/// The programme day an instant belongs to: the local date in `tz` of `t − day_change`
-/// (with day change 04:00, 01:00 on Dec 28 belongs to Dec 27).
-pub fn programme_day(t: DateTime<Utc>, tz: Tz, day_change: NaiveTime) -> NaiveDate {
-    let shift = day_change - NaiveTime::MIN;
-    (t.with_timezone(&tz).naive_local() - shift).date()
-}
+pub use crate::util::programme_day;
 
 /// The instant of a local wall-clock time in `tz`: the earlier one when ambiguous, the
 /// first valid time after a gap (DST spring-forward).
@@ -143,6 +138,7 @@ impl ExportPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{NaiveTime, Utc};
 
     #[test]
     fn day_grouping_across_midnight_with_day_change_0400() {

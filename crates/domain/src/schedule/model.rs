@@ -136,16 +136,8 @@ impl PersonRole {
     }
 }
 
-/// Why a schedule file was refused: where (`line 12, column 3` for XML and JSON syntax,
-/// or a JSON path such as `schedule.conference.days[0].rooms.Saal 1[2].id`) and what.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{location}: {message}")]
-pub struct ScheduleError {
-    /// Where the first problem is.
-    pub location: String,
-    /// What is wrong there.
-    pub message: String,
-}
+// Defined with the other errors (the lowest layer); named here as the formats' error.
+pub use crate::error::ScheduleError;
 
 /// The formats convene reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,14 +10,15 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{SubsecRound, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Conference, EventSpec, PersonRole, PersonSpec, Programme, RoomSpec, ScheduleError};
 use crate::accounts::{self, Caller, Role};
+use crate::change::Change;
 use crate::error::{ConflictKind, Error, Result};
 use crate::forums::{self, Forum, ForumAccess};
 use crate::rooms::{self, Room};
@@ -99,52 +100,39 @@ fn derive_tz(p: &Programme, explicit: Option<&str>) -> Result<String> {
         .unwrap_or_else(|| "UTC".to_owned()))
 }
 
-/// Imports a schedule file into an existing forum the caller organizes.
+/// Imports a parsed schedule file into an existing forum the caller organizes, inside
+/// `txn` (the public operation, which parses the bytes and applies the returned changes,
+/// is `crate::effects::schedule::import_into`).
 /// Errors: 401/403/404; 422 [`Error::InvalidSchedule`] with the location of the first
 /// problem; 409 `room-double-booked` naming both events. Nothing is written on error.
-pub async fn import_into(
-    db: &DatabaseConnection,
+pub async fn import_into_in(
+    txn: &DatabaseTransaction,
     caller: &Caller,
     slug: &str,
-    bytes: &[u8],
-) -> Result<ImportReport> {
-    let programme = super::parse(bytes)?;
-    let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
-    let report = apply(&txn, &access.forum, &programme).await?;
-    txn.commit().await?;
-    Ok(report)
+    programme: &Programme,
+) -> Result<(ImportReport, Vec<Change>)> {
+    let access = forums::find_for_change(txn, caller, slug, Role::Organizer).await?;
+    apply(txn, &access.forum, programme).await
 }
 
 /// Creates a new draft forum from a schedule file's conference header and imports the
-/// programme into it; the caller becomes its owner. When `caller` is `None` (the CLI) the
-/// forum is created without members, or with `owner_email` as owner.
-/// Errors: as [`import_into`], plus 409 `already-exists` when the slug is taken.
-pub async fn import_new_forum(
-    db: &DatabaseConnection,
-    caller: Option<&Caller>,
-    owner_email: Option<&str>,
-    bytes: &[u8],
-    opts: NewForumOptions,
-) -> Result<(Forum, ImportReport)> {
-    let programme = super::parse(bytes)?;
-    create_forum_from(db, caller, owner_email, &programme, opts).await
-}
-
-async fn create_forum_from(
-    db: &DatabaseConnection,
+/// programme into it, inside `txn`; the caller becomes its owner. When `caller` is `None`
+/// (the CLI) the forum is created without members, or with `owner_email` as owner. The
+/// public operation is `crate::effects::schedule::import_new_forum`.
+/// Errors: as [`import_into_in`], plus 409 `already-exists` when the slug is taken.
+pub async fn import_new_forum_in(
+    txn: &DatabaseTransaction,
     caller: Option<&Caller>,
     owner_email: Option<&str>,
     programme: &Programme,
     opts: NewForumOptions,
-) -> Result<(Forum, ImportReport)> {
+) -> Result<((Forum, ImportReport), Vec<Change>)> {
     let c = &programme.conference;
     let slug = opts
         .slug
         .clone()
         .unwrap_or_else(|| slug_from_acronym(&c.acronym));
     let tz = derive_tz(programme, opts.time_zone.as_deref())?;
-    let txn = crate::db::begin_write(db).await?;
     let now = crate::db::now();
     let model = Forum {
         id: Uuid::new_v4(),
@@ -183,7 +171,7 @@ async fn create_forum_from(
     }
     if forums::entity::Entity::find()
         .filter(forums::entity::Column::Slug.eq(slug.clone()))
-        .one(&txn)
+        .one(txn)
         .await?
         .is_some()
     {
@@ -194,7 +182,7 @@ async fn create_forum_from(
             errors: vec![],
         });
     }
-    let forum = model.into_active_model().reset_all().insert(&txn).await?;
+    let forum = model.into_active_model().reset_all().insert(txn).await?;
     if let Some(Caller::Organizer { account_id }) = caller {
         accounts::forum_member::ActiveModel {
             forum_id: sea_orm::Set(forum.id),
@@ -202,43 +190,42 @@ async fn create_forum_from(
             role: sea_orm::Set(Role::Owner.as_str().into()),
             created_at: sea_orm::Set(now),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     } else if caller.is_some() {
         return Err(Error::Unauthenticated);
     }
     if let Some(email) = owner_email {
-        accounts::grant_role(&txn, forum.id, email, Role::Owner).await?;
+        accounts::grant_role(txn, forum.id, email, Role::Owner).await?;
     }
-    let report = apply(&txn, &forum, programme).await?;
-    txn.commit().await?;
-    Ok((forum, report))
+    let (report, changes) = apply(txn, &forum, programme).await?;
+    Ok(((forum, report), changes))
 }
 
 /// Imports into the forum with this slug when it exists, else creates it (CLI path: no
-/// caller, full rights). Returns the forum and the report.
-pub async fn import_as_admin(
-    db: &DatabaseConnection,
-    bytes: &[u8],
+/// caller, full rights), inside `txn`. Returns the forum and the report (the public
+/// operation is `crate::effects::schedule::import_as_admin`).
+pub async fn import_as_admin_in(
+    txn: &DatabaseTransaction,
+    programme: &Programme,
     owner_email: Option<&str>,
     opts: NewForumOptions,
-) -> Result<(Forum, ImportReport)> {
-    let programme = super::parse(bytes)?;
+) -> Result<((Forum, ImportReport), Vec<Change>)> {
     let slug = opts
         .slug
         .clone()
         .unwrap_or_else(|| slug_from_acronym(&programme.conference.acronym));
     let existing = forums::entity::Entity::find()
         .filter(forums::entity::Column::Slug.eq(slug.clone()))
-        .one(db)
+        .one(txn)
         .await?;
     match existing {
         None => {
-            import_new_forum(
-                db,
+            import_new_forum_in(
+                txn,
                 None,
                 owner_email,
-                bytes,
+                programme,
                 NewForumOptions {
                     slug: Some(slug),
                     ..opts
@@ -247,13 +234,11 @@ pub async fn import_as_admin(
             .await
         }
         Some(f) => {
-            let txn = crate::db::begin_write(db).await?;
-            let report = apply(&txn, &f, &programme).await?;
+            let (report, changes) = apply(txn, &f, programme).await?;
             if let Some(email) = owner_email {
-                accounts::grant_role(&txn, f.id, email, Role::Owner).await?;
+                accounts::grant_role(txn, f.id, email, Role::Owner).await?;
             }
-            txn.commit().await?;
-            Ok((f, report))
+            Ok(((f, report), changes))
         }
     }
 }
@@ -262,18 +247,20 @@ fn invalid(location: String, message: String) -> Error {
     Error::InvalidSchedule(ScheduleError { location, message })
 }
 
-/// Applies a parsed programme to `forum` inside `txn` (see the module docs).
+/// Applies a parsed programme to `forum` inside `txn` (see the module docs). Returns the
+/// report and the [`Change`]s made, in order, for `crate::effects` to apply in `txn`.
 pub async fn apply(
     txn: &DatabaseTransaction,
     forum: &Forum,
     p: &Programme,
-) -> Result<ImportReport> {
+) -> Result<(ImportReport, Vec<Change>)> {
     crate::db::lock_forum(txn, forum.id).await?;
     let now = crate::db::now();
     let mut report = ImportReport {
         forum: forum.slug.clone(),
         ..Default::default()
     };
+    let mut changes = vec![];
 
     // Forum header: only the programme grid comes from the file.
     let timeslot = p.conference.timeslot_minutes.clamp(1, 240) as i32;
@@ -533,7 +520,7 @@ pub async fn apply(
                 if people != old_people {
                     sessions::set_people(txn, &d, &people).await?;
                 }
-                sessions::after_change(txn, forum, &old, &d, &people).await?;
+                changes.push(sessions::after_change(txn, forum, &old, &d, &people).await?);
                 final_live.push((d, people));
             }
         }
@@ -554,7 +541,7 @@ pub async fn apply(
             am.created_at = sea_orm::ActiveValue::NotSet;
             am.update(txn).await?;
             let people = links.remove(&old.id).unwrap_or_default();
-            sessions::after_change(txn, forum, &old, &d, &people).await?;
+            changes.push(sessions::after_change(txn, forum, &old, &d, &people).await?);
         }
     }
     for chunk in inserts.chunks(100) {
@@ -573,20 +560,20 @@ pub async fn apply(
     for (name, r) in &rooms_by_name {
         if let Some(old) = rooms_before.get(name) {
             if old.capacity != r.capacity {
-                crate::registrations::signups::room_capacity_changed(
-                    txn,
-                    forum,
-                    r.id,
-                    old.capacity,
-                    r.capacity,
-                )
-                .await?;
+                changes.push(Change::RoomCapacityChanged {
+                    forum: forum.clone(),
+                    room_id: r.id,
+                    before: old.capacity,
+                    after: r.capacity,
+                });
             }
         }
     }
     if report.created + report.updated + report.cancelled > 0 {
-        // New sessions may move the forum's start (changed ones were handled one by one).
-        crate::notifications::reminders::retime_forum(txn, forum).await?;
+        // New sessions may move the forum's start (changed ones are reported one by one).
+        changes.push(Change::ProgrammeImported {
+            forum: forum.clone(),
+        });
     }
     if report.created
         + report.updated
@@ -600,7 +587,7 @@ pub async fn apply(
     {
         crate::db::touch_programme(txn, forum.id).await?;
     }
-    Ok(report)
+    Ok((report, changes))
 }
 
 fn link(

@@ -11,8 +11,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, FixedOffset, NaiveDate, SubsecRound, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -21,6 +21,7 @@ pub use entity::session::Model as Session;
 use entity::{session, session_speaker};
 
 use crate::accounts::{Caller, Role};
+use crate::change::Change;
 use crate::error::{ConflictKind, ConflictingSession, Error, FieldError, Result};
 use crate::forums::{self, ForumAccess};
 use crate::rooms::{self, Room};
@@ -776,18 +777,18 @@ fn guid_taken(e: sea_orm::DbErr) -> Error {
     }
 }
 
-/// Creates a session after checking every programme rule, in one transaction.
+/// Creates a session inside `txn` after checking every programme rule; returns its view
+/// and [`Change::SessionCreated`] (the public operation is `crate::effects::sessions::create`).
 /// Errors: 401/403/404; 422 fields; 409 conflicts (see [`check_rules`]) or guid taken.
-pub async fn create(
-    db: &DatabaseConnection,
+pub async fn create_in(
+    txn: &DatabaseTransaction,
     caller: &Caller,
     slug: &str,
     input: NewSession,
-) -> Result<SessionView> {
+) -> Result<(SessionView, Vec<Change>)> {
     let people = parse_speakers(&input.speakers)?;
-    let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
-    crate::db::lock_forum(&txn, access.forum.id).await?;
+    let access = forums::find_for_change(txn, caller, slug, Role::Organizer).await?;
+    crate::db::lock_forum(txn, access.forum.id).await?;
     let now = crate::db::now();
     let s = Session {
         id: Uuid::new_v4(),
@@ -796,7 +797,7 @@ pub async fn create(
             .guid
             .map(|g| g.trim().to_owned())
             .unwrap_or_else(|| Uuid::new_v4().to_string()),
-        frab_id: next_frab_id(&txn, access.forum.id).await?,
+        frab_id: next_frab_id(txn, access.forum.id).await?,
         kind: input.kind.as_str().into(),
         event_type: input.kind.as_str().into(),
         title: input.title.trim().to_owned(),
@@ -820,44 +821,46 @@ pub async fn create(
     if !errs.is_empty() {
         return Err(Error::Validation(errs));
     }
-    check_rules(&txn, &s, &people, access.tz()).await?;
+    check_rules(txn, &s, &people, access.tz()).await?;
     let saved = s
         .into_active_model()
         .reset_all()
-        .insert(&txn)
+        .insert(txn)
         .await
         .map_err(guid_taken)?;
-    set_people(&txn, &saved, &people).await?;
-    crate::db::touch_programme(&txn, access.forum.id).await?;
-    // A new earliest session moves the forum's start: re-time the forum reminders.
-    crate::notifications::reminders::session_changed(&txn, &access.forum, None, Some(&saved))
-        .await?;
-    let view = views(&txn, &access, vec![saved]).await?.remove(0);
-    txn.commit().await?;
-    Ok(view)
+    set_people(txn, &saved, &people).await?;
+    crate::db::touch_programme(txn, access.forum.id).await?;
+    // A new earliest session moves the forum's start: `effects` re-times the reminders.
+    let change = Change::SessionCreated {
+        forum: access.forum.clone(),
+        session: saved.clone(),
+    };
+    let view = views(txn, &access, vec![saved]).await?.remove(0);
+    Ok((view, vec![change]))
 }
 
-/// Applies a PATCH under `If-Match`, re-checking the programme rules when the time, room,
-/// people or status change. Errors: 401/403/404; 412; 422; 409.
-pub async fn update(
-    db: &DatabaseConnection,
+/// Applies a PATCH under `If-Match` inside `txn`, re-checking the programme rules when the
+/// time, room, people or status change; returns the view and [`Change::SessionChanged`]
+/// when the session changed (the public operations are `crate::effects::sessions::update`
+/// and `…::cancel`). Errors: 401/403/404; 412; 422; 409.
+pub async fn update_in(
+    txn: &DatabaseTransaction,
     caller: &Caller,
     slug: &str,
     id: Uuid,
     if_match: Option<&str>,
     patch: SessionPatch,
-) -> Result<SessionView> {
+) -> Result<(SessionView, Vec<Change>)> {
     let new_people = match &patch.speakers {
         Some(list) => Some(parse_speakers(list)?),
         None => None,
     };
-    let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
-    crate::db::lock_forum(&txn, access.forum.id).await?;
-    let current = find_in(&txn, access.forum.id, id).await?;
+    let access = forums::find_for_change(txn, caller, slug, Role::Organizer).await?;
+    crate::db::lock_forum(txn, access.forum.id).await?;
+    let current = find_in(txn, access.forum.id, id).await?;
     util::check_if_match(if_match, current.version)?;
     let before = current.clone();
-    let old_people = people_of(&txn, id).await?;
+    let old_people = people_of(txn, id).await?;
     let mut s = current.clone();
     if let Some(v) = patch.kind {
         s.kind = v.as_str().into();
@@ -912,8 +915,9 @@ pub async fn update(
         || s.status != current.status
         || people != old_people;
     if placement_changed {
-        check_rules(&txn, &s, &people, access.tz()).await?;
+        check_rules(txn, &s, &people, access.tz()).await?;
     }
+    let mut changes = vec![];
     let saved = if s == current && people == old_people {
         current
     } else {
@@ -922,17 +926,16 @@ pub async fn update(
         let mut am = s.into_active_model().reset_all();
         am.id = sea_orm::ActiveValue::Unchanged(id);
         am.created_at = sea_orm::ActiveValue::NotSet;
-        let saved = am.update(&txn).await?;
+        let saved = am.update(txn).await?;
         if people != old_people {
-            set_people(&txn, &saved, &people).await?;
+            set_people(txn, &saved, &people).await?;
         }
-        crate::db::touch_programme(&txn, access.forum.id).await?;
-        after_change(&txn, &access.forum, &before, &saved, &people).await?;
+        crate::db::touch_programme(txn, access.forum.id).await?;
+        changes.push(after_change(txn, &access.forum, &before, &saved, &people).await?);
         saved
     };
-    let view = views(&txn, &access, vec![saved]).await?.remove(0);
-    txn.commit().await?;
-    Ok(view)
+    let view = views(txn, &access, vec![saved]).await?.remove(0);
+    Ok((view, changes))
 }
 
 /// The `forum` object of outbox `data` (NOTIFICATIONS.md).
@@ -960,6 +963,12 @@ pub fn session_notice_data(s: &Session, room: Option<&str>) -> serde_json::Value
     })
 }
 
+/// [`session_notice_data`] of a stored session, with its room's name read in `db`.
+pub async fn notice_data_of(db: &impl ConnectionTrait, s: &Session) -> Result<serde_json::Value> {
+    let room = room_name(db, s.room_id).await?;
+    Ok(session_notice_data(s, room.as_deref()))
+}
+
 async fn room_name(txn: &impl ConnectionTrait, id: Option<Uuid>) -> Result<Option<String>> {
     Ok(match id {
         Some(id) => crate::rooms::entity::Entity::find_by_id(id)
@@ -970,25 +979,26 @@ async fn room_name(txn: &impl ConnectionTrait, id: Option<Uuid>) -> Result<Optio
     })
 }
 
-/// Enqueues `session.cancelled` (when the change cancels the session) or `session.changed`
-/// (when a scheduled session's start, end or room changed) to each of its speakers who
-/// has an e-mail, in the same transaction as the change. Participants with a seat are
-/// notified by the registrations module.
-/// What follows a change of a stored session, in the same transaction (API edits and
-/// schedule imports alike): its speakers are told of a move or cancellation, and its seats
-/// follow — a cancelled session releases everyone, a moved one tells them, a larger one
-/// promotes from its wait-list — and its reminders (and the forum's, when the forum's
-/// start moves) are re-timed or cancelled.
+/// What follows a change of a stored session here, in the same transaction (API edits and
+/// schedule imports alike): its speakers are told of a move or cancellation
+/// (`session.cancelled` / `session.changed` to each speaker with an e-mail). Returns the
+/// [`Change::SessionChanged`] whose other consequences `effects` applies: the seats follow
+/// (a cancelled session releases everyone, a moved one tells them, a larger one promotes
+/// from its wait-list) and its reminders (and the forum's, when the forum's start moves)
+/// are re-timed or cancelled.
 pub(crate) async fn after_change(
     txn: &impl ConnectionTrait,
     forum: &crate::forums::Forum,
     before: &Session,
     after: &Session,
     people: &[(Uuid, PersonRole)],
-) -> Result<()> {
+) -> Result<Change> {
     notify_speakers(txn, forum, before, after, people).await?;
-    crate::registrations::signups::session_changed(txn, forum, before, after).await?;
-    crate::notifications::reminders::session_changed(txn, forum, Some(before), Some(after)).await
+    Ok(Change::SessionChanged {
+        forum: forum.clone(),
+        before: before.clone(),
+        after: after.clone(),
+    })
 }
 
 async fn notify_speakers(
@@ -1060,47 +1070,25 @@ async fn notify_speakers(
     Ok(())
 }
 
-/// Cancels a session (idempotent): it stays on record, frees its room and its people.
-/// Errors: 401/403/404; 412.
-pub async fn cancel(
-    db: &DatabaseConnection,
+/// Deletes a session for good inside `txn`; returns [`Change::SessionDeleted`] (the public
+/// operation is `crate::effects::sessions::delete`; prefer cancelling a session of a
+/// published programme). Errors: 401/403/404; 412.
+pub async fn delete_in(
+    txn: &DatabaseTransaction,
     caller: &Caller,
     slug: &str,
     id: Uuid,
     if_match: Option<&str>,
-) -> Result<SessionView> {
-    update(
-        db,
-        caller,
-        slug,
-        id,
-        if_match,
-        SessionPatch {
-            status: Some(SessionStatus::Cancelled),
-            ..Default::default()
-        },
-    )
-    .await
-}
-
-/// Deletes a session for good. Prefer [`cancel`] for a published programme.
-/// Errors: 401/403/404; 412.
-pub async fn delete(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    slug: &str,
-    id: Uuid,
-    if_match: Option<&str>,
-) -> Result<()> {
-    let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
-    crate::db::lock_forum(&txn, access.forum.id).await?;
-    let current = find_in(&txn, access.forum.id, id).await?;
+) -> Result<((), Vec<Change>)> {
+    let access = forums::find_for_change(txn, caller, slug, Role::Organizer).await?;
+    crate::db::lock_forum(txn, access.forum.id).await?;
+    let current = find_in(txn, access.forum.id, id).await?;
     util::check_if_match(if_match, current.version)?;
-    session::Entity::delete_by_id(id).exec(&txn).await?;
-    crate::db::touch_programme(&txn, access.forum.id).await?;
-    crate::notifications::reminders::session_changed(&txn, &access.forum, Some(&current), None)
-        .await?;
-    txn.commit().await?;
-    Ok(())
+    session::Entity::delete_by_id(id).exec(txn).await?;
+    crate::db::touch_programme(txn, access.forum.id).await?;
+    let change = Change::SessionDeleted {
+        forum: access.forum.clone(),
+        session: current,
+    };
+    Ok(((), vec![change]))
 }
