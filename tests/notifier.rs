@@ -929,7 +929,7 @@ async fn a_batch_slower_than_its_lease_keeps_its_rows() {
 /// Nagle's algorithm is off on the worker's pooled SMTP connections: lettre writes a
 /// message's body and its `\r\n.\r\n` as two writes, and with Nagle on the second waits
 /// for the relay's delayed ACK — 40 ms a message, ≥ 4 s for 100 over one connection
-/// (see `convene_domain::net`). One worker, one connection, one message at a time.
+/// (see `convene_domain::db::nodelay`). One worker, one connection, one message at a time.
 #[tokio::test]
 async fn one_pooled_smtp_connection_sends_without_the_delayed_ack_stall() {
     let sink = SmtpSink::start(Options {

@@ -15,7 +15,6 @@ pub mod declarations;
 pub mod effects;
 pub mod error;
 pub mod forums;
-pub mod net;
 pub mod notifications;
 pub mod registrations;
 pub mod rooms;

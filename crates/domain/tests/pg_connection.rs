@@ -65,7 +65,7 @@ async fn postgres_tcp_sockets_have_nodelay_and_large_statements_do_not_stall() {
         "20 statements with a 48 kB parameter: plain sqlx {baseline:?}, db::connect {ours:?}"
     );
 
-    let socks: Vec<_> = convene_domain::net::tcp_sockets()
+    let socks: Vec<_> = convene_domain::db::nodelay::tcp_sockets()
         .into_iter()
         .filter(|s| s.peer.port() == port)
         .collect();

@@ -109,7 +109,7 @@ impl Transport {
 /// lettre 0.11.23 writes each message's body and its `\r\n.\r\n` terminator as two
 /// writes with Nagle's algorithm on, so every message waits 40 ms for the server's delayed
 /// ACK — about 22 messages/s per connection whatever the server (see
-/// [`convene_domain::net`]). After a send, at most every [`SmtpRelay::NODELAY_EVERY`], this
+/// [`convene_domain::db::nodelay`]). After a send, at most every [`SmtpRelay::NODELAY_EVERY`], this
 /// sets `TCP_NODELAY` on the process's TCP sockets to the relay's port that lack it (new
 /// pooled connections); a new connection's first message may still wait once.
 #[derive(Clone)]
@@ -148,7 +148,7 @@ impl SmtpRelay {
         };
         if due {
             let port = self.port;
-            convene_domain::net::set_nodelay_where(|s| s.peer.port() == port);
+            convene_domain::db::nodelay::set_nodelay_where(|s| s.peer.port() == port);
         }
         res
     }
