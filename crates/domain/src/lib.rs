@@ -15,6 +15,7 @@ pub mod declarations;
 pub mod effects;
 pub mod error;
 pub mod forums;
+pub mod idempotency;
 pub mod notifications;
 pub mod registrations;
 pub mod rooms;

@@ -121,30 +121,6 @@ pub fn programme_day_range(
     )
 }
 
-/// Checks an `Idempotency-Key` header value: 1–200 visible ASCII characters (no spaces),
-/// as the IETF httpapi Idempotency-Key draft's examples and Stripe's keys are.
-/// Errors: 422 naming `Idempotency-Key`.
-pub fn check_idempotency_key(key: &str) -> Result<()> {
-    if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-        return Err(Error::field(
-            "Idempotency-Key",
-            "must be 1–200 visible ASCII characters",
-        ));
-    }
-    Ok(())
-}
-
-/// The fingerprint of a request body for `Idempotency-Key`: SHA-256 of its JSON
-/// serialization, as 64 lower-case hex characters.
-pub fn body_fingerprint(body: &impl Serialize) -> String {
-    use sha2::{Digest, Sha256};
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    Sha256::digest(&bytes)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
-
 /// The complaint about a one-line text field (a person's name, an organization, a city)
 /// that holds a control character (Unicode `Cc`: line breaks, tab, NUL, …), or `None`.
 /// Such a value is refused rather than cleaned: it is never what a person meant, and a

@@ -548,15 +548,8 @@ fn new_salt() -> String {
 }
 
 /// An `Idempotency-Key` sent with a new signature (DESIGN: "creating registrations and
-/// signatures honours `Idempotency-Key`"), and how long keys are kept (the server's
-/// `registration.idempotency_ttl_seconds`, one setting for both).
-#[derive(Debug, Clone)]
-pub struct Idempotency {
-    /// The header's value (checked by [`util::check_idempotency_key`]).
-    pub key: String,
-    /// After this the same key is a new request.
-    pub ttl: Duration,
-}
+/// signatures honours `Idempotency-Key`"); the rules are [`crate::idempotency`]'s.
+pub use crate::idempotency::Idempotency;
 
 /// What creating a signature came to.
 #[derive(Debug, Clone)]
@@ -583,31 +576,13 @@ async fn replay(
     idem: &Idempotency,
     fingerprint: &str,
 ) -> Result<Option<SignatureView>> {
-    use crate::registrations::entity::idempotency;
     let key = stored_key(d, &idem.key);
-    let Some(row) = idempotency::Entity::find()
-        .filter(idempotency::Column::ForumId.eq(d.forum_id))
-        .filter(idempotency::Column::Key.eq(key.clone()))
-        .one(txn)
-        .await?
+    let Some(response) =
+        crate::idempotency::find_one(txn, d.forum_id, &key, idem.ttl, fingerprint).await?
     else {
         return Ok(None);
     };
-    if row.created_at <= crate::db::now() - idem.ttl {
-        idempotency::Entity::delete_many()
-            .filter(idempotency::Column::ForumId.eq(d.forum_id))
-            .filter(idempotency::Column::Key.eq(key))
-            .exec(txn)
-            .await?;
-        return Ok(None);
-    }
-    if row.fingerprint != fingerprint {
-        return Err(Error::field(
-            "Idempotency-Key",
-            "was already used with a different request body",
-        ));
-    }
-    Ok(Some(serde_json::from_value(row.response).map_err(|e| {
+    Ok(Some(serde_json::from_value(response).map_err(|e| {
         Error::Db(sea_orm::DbErr::Custom(format!(
             "stored answer unreadable: {e}"
         )))
@@ -623,18 +598,15 @@ async fn remember(
     status: i32,
     view: &SignatureView,
 ) -> Result<()> {
-    use crate::registrations::entity::idempotency;
-    idempotency::ActiveModel {
-        forum_id: Set(d.forum_id),
-        key: Set(stored_key(d, &idem.key)),
-        fingerprint: Set(fingerprint),
-        status_code: Set(status),
-        response: Set(serde_json::to_value(view).unwrap_or_default()),
-        created_at: Set(crate::db::now()),
-    }
-    .insert(txn)
-    .await?;
-    Ok(())
+    let row = crate::idempotency::row(
+        d.forum_id,
+        &stored_key(d, &idem.key),
+        &fingerprint,
+        status,
+        serde_json::to_value(view).unwrap_or_default(),
+        crate::db::now(),
+    );
+    crate::idempotency::store(txn, vec![row]).await
 }
 
 /// Signs online: a pending signature and, in the same transaction, the
@@ -651,9 +623,9 @@ pub async fn sign_online(
     idem: Option<Idempotency>,
 ) -> Result<Signed> {
     if let Some(i) = &idem {
-        util::check_idempotency_key(&i.key)?;
+        crate::idempotency::check_key(&i.key)?;
     }
-    let fingerprint = util::body_fingerprint(&input);
+    let fingerprint = crate::idempotency::fingerprint(&input);
     let c = validate(&input, true)?;
     let txn = crate::db::begin_write(db).await?;
     let (access, d) = find_visible(&txn, caller, forum_slug, slug).await?;
@@ -698,9 +670,9 @@ pub async fn sign_in_person(
 ) -> Result<Signed> {
     let witness = caller.account_id()?;
     if let Some(i) = &idem {
-        util::check_idempotency_key(&i.key)?;
+        crate::idempotency::check_key(&i.key)?;
     }
-    let fingerprint = util::body_fingerprint(&input);
+    let fingerprint = crate::idempotency::fingerprint(&input);
     let c = validate(&input, false)?;
     let txn = crate::db::begin_write(db).await?;
     let (_, d) = find_for_write(&txn, caller, forum_slug, slug).await?;

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{register_batch, Outcome, Prepared};
-use crate::error::{ConflictKind, Error, Result};
+use crate::error::{Error, Result};
 
 /// The most registrations applied in one transaction.
 pub const MAX_BATCH: usize = 256;
@@ -111,10 +111,7 @@ impl Registrar {
                 let key = (p.forum_id, k.clone());
                 let mut set = self.in_flight.lock().expect("in-flight set");
                 if !set.insert(key.clone()) {
-                    return Err(Error::conflict(
-                        ConflictKind::IdempotencyInFlight,
-                        "a request with this Idempotency-Key is being processed; retry later",
-                    ));
+                    return Err(crate::idempotency::in_flight());
                 }
                 Some(InFlight {
                     set: self.in_flight.clone(),
@@ -151,7 +148,7 @@ impl Registrar {
 
 impl Registrar {
     /// Starts the periodic purge of expired `Idempotency-Key` rows
-    /// ([`super::purge_expired_keys`], 1,000 rows per round): once at once, then every
+    /// ([`crate::idempotency::purge_expired`], 1,000 rows per round): once at once, then every
     /// `every`, until the runtime stops or the handle is aborted. Failures are logged and
     /// retried at the next tick.
     pub fn spawn_key_purge(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
@@ -161,7 +158,7 @@ impl Registrar {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                match super::purge_expired_keys(&db, ttl, 1000).await {
+                match crate::idempotency::purge_expired(&db, ttl, 1000).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(deleted = n, "expired idempotency keys purged"),
                     Err(e) => tracing::warn!(error = %e, "purging expired idempotency keys"),

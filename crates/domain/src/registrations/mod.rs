@@ -26,7 +26,7 @@
 //! A stored `Idempotency-Key` answers replays for the registrar's time to live
 //! (`registration.idempotency_ttl_seconds`, default 24 h, as the IETF httpapi
 //! Idempotency-Key draft and Stripe); after it the key is a new request, and
-//! [`purge_expired_keys`] deletes it.
+//! [`crate::idempotency::purge_expired`] deletes it (the rules: [`crate::idempotency`]).
 
 pub mod admin;
 pub mod batcher;
@@ -41,11 +41,10 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::accounts::{self, Caller, Role};
@@ -53,8 +52,9 @@ use crate::error::{ConflictKind, Error, FieldError, Result};
 use crate::forums::{self, Forum};
 use crate::notifications::{self, reminders, NewNotification};
 
+use crate::idempotency;
 pub use entity::registration::Model as Registration;
-use entity::{counters, form, idempotency, registration, token};
+use entity::{counters, form, registration, token};
 
 /// Prefix of participants' manage tokens.
 pub const MANAGE_TOKEN_PREFIX: &str = "cvn_reg_";
@@ -766,9 +766,9 @@ pub async fn prepare(
 ) -> Result<Prepared> {
     let access = forums::find_visible(db, &Caller::Anonymous, slug).await?;
     if let Some(k) = &idempotency_key {
-        crate::util::check_idempotency_key(k)?;
+        idempotency::check_key(k)?;
     }
-    let fingerprint = crate::util::body_fingerprint(&input);
+    let fingerprint = idempotency::fingerprint(&input);
     let form = questions_of(db, access.forum.id).await?;
     let mut errs = vec![];
     let email = match accounts::normalise_email("email", &input.email) {
@@ -863,14 +863,6 @@ pub enum Outcome {
     Replayed(Box<RegistrationCreated>),
 }
 
-fn key_lock_id(forum_id: Uuid, key: &str) -> i64 {
-    let mut h = Sha256::new();
-    h.update(forum_id.as_bytes());
-    h.update(key.as_bytes());
-    let d = h.finalize();
-    i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
-}
-
 /// Applies many registration requests of **one** forum in one transaction (one lock of
 /// the counter row, one commit), in order; each gets its own result. This is the group
 /// commit of the [`batcher`]; a batch of one is the plain path.
@@ -879,7 +871,7 @@ fn key_lock_id(forum_id: Uuid, key: &str) -> i64 {
 /// → the stored registration again ([`Outcome::Replayed`]); with another body → 422; held
 /// by a concurrent transaction (PostgreSQL advisory lock) → 409 `idempotency-key-in-flight`.
 /// A key stored `idempotency_ttl` or longer ago has expired: the request is new, and the
-/// stored row is replaced (see [`purge_expired_keys`] for the others). An e-mail with a
+/// stored row is replaced (see [`idempotency::purge_expired`] for the others). An e-mail with a
 /// live (not cancelled) registration — `rejected` included — → 409 `already-registered`,
 /// and that registration's manage link is e-mailed (at most once a minute) — the answer
 /// shows nothing of it. A person whose registrations are all cancelled registers anew (new
@@ -894,7 +886,6 @@ pub async fn register_batch(
     idempotency_ttl: chrono::Duration,
 ) -> Result<Vec<Result<Outcome>>> {
     let txn = crate::db::begin_write(db).await?;
-    let backend = txn.get_database_backend();
     // The forum start that reminders are scheduled for holds until this commits.
     crate::db::lock_forum_shared(&txn, forum_id).await?;
     let mut ctr = lock_counters(&txn, forum_id).await?;
@@ -913,24 +904,9 @@ pub async fn register_batch(
         .iter()
         .filter_map(|j| j.idempotency_key.clone())
         .collect();
-    let mut stored: HashMap<String, idempotency::Model> = HashMap::new();
-    // Keys stored so long ago that they expired: a request with one is new.
-    let mut expired: Vec<String> = vec![];
-    if !keys.is_empty() {
-        let cutoff = now - idempotency_ttl;
-        for m in idempotency::Entity::find()
-            .filter(idempotency::Column::ForumId.eq(forum_id))
-            .filter(idempotency::Column::Key.is_in(keys.clone()))
-            .all(&txn)
-            .await?
-        {
-            if m.created_at <= cutoff {
-                expired.push(m.key);
-            } else {
-                stored.insert(m.key.clone(), m);
-            }
-        }
-    }
+    // Keys stored so long ago that they expired (`expired`): a request with one is new.
+    let (stored, expired) =
+        idempotency::find_many(&txn, forum_id, &keys, now, idempotency_ttl).await?;
     // E-mails with a live registration (one at most: `registrations_forum_email_live_key`).
     let emails: Vec<String> = jobs.iter().map(|j| j.row.email.clone()).collect();
     let mut known: HashMap<String, Uuid> = registration::Entity::find()
@@ -957,10 +933,7 @@ pub async fn register_batch(
         if let Some(k) = &job.idempotency_key {
             if let Some(s) = stored.get(k) {
                 if s.fingerprint != job.fingerprint {
-                    results.push(Err(Error::field(
-                        "Idempotency-Key",
-                        "was already used with a different request body",
-                    )));
+                    results.push(Err(idempotency::different_body()));
                     continue;
                 }
                 let mut created: RegistrationCreated =
@@ -986,30 +959,10 @@ pub async fn register_batch(
                 results.push(Ok(Outcome::Replayed(Box::new(created))));
                 continue;
             }
-            if !keys_in_batch.insert(k.clone()) {
-                results.push(Err(Error::conflict(
-                    ConflictKind::IdempotencyInFlight,
-                    "a request with this Idempotency-Key is being processed; retry later",
-                )));
+            if !keys_in_batch.insert(k.clone()) || !idempotency::try_lock(&txn, forum_id, k).await?
+            {
+                results.push(Err(idempotency::in_flight()));
                 continue;
-            }
-            if backend == DbBackend::Postgres {
-                let got = txn
-                    .query_one_raw(Statement::from_sql_and_values(
-                        DbBackend::Postgres,
-                        "SELECT pg_try_advisory_xact_lock($1) AS ok",
-                        [key_lock_id(forum_id, k).into()],
-                    ))
-                    .await?
-                    .and_then(|r| r.try_get::<bool>("", "ok").ok())
-                    .unwrap_or(false);
-                if !got {
-                    results.push(Err(Error::conflict(
-                        ConflictKind::IdempotencyInFlight,
-                        "a request with this Idempotency-Key is being processed; retry later",
-                    )));
-                    continue;
-                }
             }
         }
         if let Some(existing) = known.get(&job.row.email).copied() {
@@ -1091,14 +1044,14 @@ pub async fn register_batch(
             // Never keep a token in clear: a replay mints a new one.
             stored["manage_token"] = serde_json::json!("");
             stored["manage_url"] = serde_json::json!("");
-            keys_rows.push(idempotency::ActiveModel {
-                forum_id: Set(forum_id),
-                key: Set(k.clone()),
-                fingerprint: Set(job.fingerprint.clone()),
-                status_code: Set(201),
-                response: Set(stored),
-                created_at: Set(now),
-            });
+            keys_rows.push(idempotency::row(
+                forum_id,
+                k,
+                &job.fingerprint,
+                201,
+                stored,
+                now,
+            ));
         }
         rows.push(r.into_active_model());
         results.push(Ok(Outcome::Created(Box::new(created))));
@@ -1113,71 +1066,13 @@ pub async fn register_batch(
             .exec_without_returning(&txn)
             .await?;
     }
-    if !expired.is_empty() {
-        // Only the expired keys that are used again now; `created_at` is checked again so
-        // that a row stored meanwhile is never taken.
-        idempotency::Entity::delete_many()
-            .filter(idempotency::Column::ForumId.eq(forum_id))
-            .filter(idempotency::Column::Key.is_in(expired))
-            .filter(idempotency::Column::CreatedAt.lte(now - idempotency_ttl))
-            .exec(&txn)
-            .await?;
-    }
-    for chunk in keys_rows.chunks(500) {
-        idempotency::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
-    }
+    // Only the expired keys that are used again now.
+    idempotency::delete_expired(&txn, forum_id, expired, now - idempotency_ttl).await?;
+    idempotency::store(&txn, keys_rows).await?;
     notifications::enqueue_many(&txn, mails).await?;
     save_counters(&txn, &ctr).await?;
     txn.commit().await?;
     Ok(results)
-}
-
-/// Deletes the `Idempotency-Key` rows stored `ttl` or longer ago, which no request can use
-/// any more (an expired key is a new request, see [`register_batch`]). Works in rounds of
-/// at most `batch` rows, oldest first, one statement per forum and round (no statement
-/// spans two forums), at most 100 rounds per call; `convene serve` calls it periodically
-/// (`registration.idempotency_purge_interval_seconds`). Returns the number of rows
-/// deleted. Errors: database.
-pub async fn purge_expired_keys(
-    db: &DatabaseConnection,
-    ttl: chrono::Duration,
-    batch: u64,
-) -> Result<u64> {
-    let cutoff = crate::db::now() - ttl;
-    let batch = batch.max(1);
-    let mut total = 0;
-    for _ in 0..100 {
-        let rows: Vec<(Uuid, String)> = idempotency::Entity::find()
-            .select_only()
-            .column(idempotency::Column::ForumId)
-            .column(idempotency::Column::Key)
-            .filter(idempotency::Column::CreatedAt.lte(cutoff))
-            .order_by_asc(idempotency::Column::CreatedAt)
-            .limit(batch)
-            .into_tuple()
-            .all(db)
-            .await?;
-        let found = rows.len() as u64;
-        let mut by_forum: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
-        for (forum_id, key) in rows {
-            by_forum.entry(forum_id).or_default().push(key);
-        }
-        for (forum_id, keys) in by_forum {
-            total += idempotency::Entity::delete_many()
-                .filter(idempotency::Column::ForumId.eq(forum_id))
-                .filter(idempotency::Column::Key.is_in(keys))
-                .filter(idempotency::Column::CreatedAt.lte(cutoff))
-                .exec(db)
-                .await?
-                .rows_affected;
-        }
-        if found < batch {
-            break;
-        }
-    }
-    Ok(total)
 }
 
 /// E-mails a new manage link for the registration `id` unless one went out in this minute
