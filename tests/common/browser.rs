@@ -674,9 +674,13 @@ impl Browser {
     }
 
     /// Full-page screenshots of the current page at each of [`SCREENSHOT_WIDTHS`], written
-    /// to `target/pages/NAME-WIDTH.png`; returns their paths. The window is sized to the
-    /// page's height (at most 8000 px), then set back to 1280 × 900.
+    /// to `target/pages/NAME-WIDTH.png`; returns their paths. The viewport is set to the
+    /// width (900 px high) and the whole page, at most 8000 px of it, is captured with
+    /// Chromium's `Page.captureScreenshot` (DevTools protocol, through chromedriver's
+    /// `goog/cdp/execute`; `captureBeyondViewport`, encoded for speed); then the viewport
+    /// is 1280 × 900 again.
     pub async fn screenshots(&self, name: &str) -> Vec<PathBuf> {
+        use base64::Engine as _;
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         let mut out = Vec::new();
@@ -687,9 +691,23 @@ impl Browser {
                 .await
                 .as_u64()
                 .unwrap_or(DEFAULT_SIZE.1 as u64) as u32;
-            self.set_viewport(width, height.clamp(200, MAX_SHOT_HEIGHT))
-                .await;
-            let png = self.client.screenshot().await.expect("screenshot");
+            let shot = self
+                .client
+                .issue_cmd(Cdp {
+                    cmd: "Page.captureScreenshot",
+                    params: json!({
+                        "format": "png",
+                        "captureBeyondViewport": true,
+                        "optimizeForSpeed": true,
+                        "clip": {"x": 0, "y": 0, "width": width,
+                                 "height": height.clamp(100, MAX_SHOT_HEIGHT), "scale": 1}
+                    }),
+                })
+                .await
+                .unwrap_or_else(|e| panic!("screenshot of {name}: {e}"));
+            let png = base64::engine::general_purpose::STANDARD
+                .decode(shot["data"].as_str().expect("screenshot data"))
+                .expect("base64 PNG");
             let path = dir.join(format!("{name}-{width}.png"));
             std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
             out.push(path);
@@ -749,6 +767,32 @@ pub fn processes(pgid: i32, needle: &str) -> Vec<(i32, String)> {
         }
     }
     found
+}
+
+/// A DevTools protocol command run through chromedriver (`POST
+/// /session/{id}/goog/cdp/execute`, chromedriver's extension to WebDriver).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        let body = json!({"cmd": self.cmd, "params": self.params});
+        (reqwest::Method::POST, Some(body.to_string()))
+    }
 }
 
 /// SIGKILL to chromedriver's process group (chromedriver, Chromium, its helpers), then
