@@ -15,6 +15,7 @@
 //!
 //! Real third-party inputs live in `../shared` ([`shared_dir`], [`require_shared`]); tests
 //! that need them or `xmllint` skip with a note, or fail when `CONVENE_REQUIRE_SHARED=1`.
+//! [`browser`] drives a headless Chromium (WebDriver, axe-core, screenshots) by the same rule.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::future::Future;
@@ -25,6 +26,9 @@ use std::time::Duration;
 
 use sqlx::Connection as _;
 use tempfile::TempDir;
+
+pub mod browser;
+pub mod snapshot;
 
 /// The binary under test, built by cargo for integration tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_convene");
