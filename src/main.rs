@@ -169,6 +169,14 @@ async fn main() -> Result<()> {
             publish,
         } => {
             migrate(&db).await?;
+            // The same limits as over HTTP: the size before reading, the rest in `parse`.
+            let limit = convene_domain::schedule::limits::MAX_FILE_BYTES;
+            let size = std::fs::metadata(&file)
+                .with_context(|| format!("reading {}", file.display()))?
+                .len();
+            if size > limit as u64 {
+                anyhow::bail!("{}: the file is larger than {limit} bytes", file.display());
+            }
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let started = std::time::Instant::now();

@@ -1,9 +1,15 @@
 //! Request extractors: the caller (bearer token), `If-Match`, and JSON bodies whose errors
 //! become problems naming the offending field.
+//!
+//! They are the edge where text enters: JSON bodies pass [`crate::limits::check_json_shape`]
+//! (every string, every member name, sizes of objects and arrays), query parameters and
+//! path segments pass [`convene_domain::text`]'s one-line rule, and bodies their
+//! endpoint's byte limit.
 
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts};
 use convene_domain::accounts::{self, Caller};
+use convene_domain::text::{self, Shape};
 use serde::de::DeserializeOwned;
 
 use crate::problem::ApiError;
@@ -114,16 +120,41 @@ where
                 "send the body as application/json",
             ));
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::malformed(e.body_text()))?;
+        let bytes = RawBody::from_request(req, state).await?.0;
         parse_json(&bytes).map(Json)
+    }
+}
+
+/// The raw request body (schedule files), within the endpoint's body limit
+/// ([`crate::limits::body_limit`]): larger → 413 `payload-too-large` naming the limit.
+pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = req
+            .extensions()
+            .get::<crate::limits::BodyLimit>()
+            .map_or(crate::MAX_BODY_BYTES, |l| l.0);
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::payload_too_large(limit)
+                } else {
+                    ApiError::malformed(e.body_text())
+                }
+            })
     }
 }
 
 /// Parses a JSON object with the problem mapping described on [`Json`]. Only an object
 /// is accepted at the top (serde would otherwise read an array as a positional struct).
+/// Before that, the body's shape passes [`crate::limits::check_json_shape`].
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    crate::limits::check_json_shape(bytes)?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|b| *b != b'{')
         && serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
@@ -175,6 +206,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
+        check_query(q)?;
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
         serde_path_to_error::deserialize::<_, T>(de)
             .map(Query)
@@ -184,6 +216,35 @@ where
                 convene_domain::Error::field(field_name(&path, &msg), msg).into()
             })
     }
+}
+
+/// The most parameters one query string may carry.
+pub const MAX_QUERY_PARAMS: usize = 32;
+
+/// Every query parameter's name and value is one line of at most [`text::PARAM`]
+/// characters ([`convene_domain::text`]); at most [`MAX_QUERY_PARAMS`] of them. Errors:
+/// 422 naming the parameter.
+fn check_query(q: &str) -> Result<(), ApiError> {
+    for (i, (k, v)) in form_urlencoded::parse(q.as_bytes()).enumerate() {
+        if i == MAX_QUERY_PARAMS {
+            return Err(convene_domain::Error::field(
+                "query",
+                format!("at most {MAX_QUERY_PARAMS} parameters"),
+            )
+            .into());
+        }
+        let name_ok = text::check(&k, Shape::Line, text::CODE);
+        let value_ok = text::check(&v, Shape::Line, text::PARAM);
+        if let Err(f) = name_ok.and(value_ok) {
+            let field = if text::check(&k, Shape::Line, text::CODE).is_ok() {
+                k.into_owned()
+            } else {
+                "query".to_owned()
+            };
+            return Err(convene_domain::Error::field(field, f.to_string()).into());
+        }
+    }
+    Ok(())
 }
 
 /// Path parameters. One that cannot be parsed (e.g. an id that is not a UUID) names no
@@ -198,17 +259,29 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let not_found = || {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                "no such object",
+            )
+        };
+        // Every segment is one line of at most `text::PATH_SEGMENT` characters (no NUL,
+        // no control characters): anything else names no object.
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        if raw
+            .iter()
+            .any(|(_, v)| text::check(v, Shape::Line, text::PATH_SEGMENT).is_err())
+        {
+            return Err(not_found());
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
-            .map_err(|_| {
-                ApiError::new(
-                    axum::http::StatusCode::NOT_FOUND,
-                    "not-found",
-                    "Not found",
-                    "no such object",
-                )
-            })
+            .map_err(|_| not_found())
     }
 }
 

@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)] // ApiError carries the whole problem body; rare path.
 
 pub mod extract;
+pub mod limits;
 pub mod problem;
 pub mod ratelimit;
 mod routes;
@@ -58,7 +59,8 @@ impl AppState {
     }
 }
 
-/// The largest request body accepted (schedule files), bytes.
+/// The largest request body accepted anywhere (schedule files), bytes; each endpoint has
+/// its own, smaller or equal, limit ([`limits`]).
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(OpenApi)]
@@ -103,16 +105,27 @@ fn api(state: Option<AppState>) -> OpenApiRouter<AppState> {
         Some(st) => public.layer(axum::middleware::from_fn_with_state(st, ratelimit::limit)),
         None => public,
     };
+    use limits::{body_limit, DECLARATION_BODY_BYTES, DEFAULT_BODY_BYTES};
+    use limits::{IMPORT_BODY_BYTES, REGISTRATION_BODY_BYTES};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(routes::forums::router())
-        .merge(routes::rooms::router())
-        .merge(routes::speakers::router())
-        .merge(routes::sessions::router())
-        .merge(routes::schedule::router())
-        .merge(routes::registrations::router())
-        .merge(public)
-        .merge(routes::declarations::router())
-        .merge(routes::notifications::router())
+        .merge(body_limit(routes::forums::router(), DEFAULT_BODY_BYTES))
+        .merge(body_limit(routes::rooms::router(), DEFAULT_BODY_BYTES))
+        .merge(body_limit(routes::speakers::router(), DEFAULT_BODY_BYTES))
+        .merge(body_limit(routes::sessions::router(), DEFAULT_BODY_BYTES))
+        .merge(body_limit(routes::schedule::router(), IMPORT_BODY_BYTES))
+        .merge(body_limit(
+            routes::registrations::router(),
+            DEFAULT_BODY_BYTES,
+        ))
+        .merge(body_limit(public, REGISTRATION_BODY_BYTES))
+        .merge(body_limit(
+            routes::declarations::router(),
+            DECLARATION_BODY_BYTES,
+        ))
+        .merge(body_limit(
+            routes::notifications::router(),
+            DEFAULT_BODY_BYTES,
+        ))
 }
 
 /// Builds the whole router: `/healthz`, `/api/v1/…`, `/api/v1/openapi.json`, `/api/v1/docs/`.
@@ -139,6 +152,7 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(limits::problem_413))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(problem::ApiError::internal())
         }))

@@ -11,6 +11,9 @@ use convene_domain::error::{ConflictingSession, FieldError};
 use convene_domain::Error;
 use serde::Serialize;
 
+/// The most field errors one problem lists; the rest are counted in `errors_truncated`.
+pub const MAX_FIELD_ERRORS: usize = 50;
+
 /// The body of every error response (RFC 9457 §3).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
@@ -23,9 +26,17 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong this time.
     pub detail: String,
-    /// Per-field complaints (validation).
+    /// Per-field complaints (validation): at most [`MAX_FIELD_ERRORS`], in the order
+    /// found.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// How many further field errors were found but not listed (present only when
+    /// `errors` was cut at [`MAX_FIELD_ERRORS`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors_truncated: Option<usize>,
+    /// The largest body the endpoint accepts, bytes (413 `payload-too-large` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<usize>,
     /// The session a 409 collided with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflicting_session: Option<ConflictingSession>,
@@ -52,16 +63,41 @@ impl ApiError {
                 status: status.as_u16(),
                 detail: detail.into(),
                 errors: vec![],
+                errors_truncated: None,
+                max_body_bytes: None,
                 conflicting_session: None,
                 current_etag: None,
             },
         }
     }
 
-    /// Adds field errors.
-    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+    /// Adds field errors: the first [`MAX_FIELD_ERRORS`]; the number of the others goes
+    /// to `errors_truncated`, so that no input can make an answer large.
+    pub fn with_errors(mut self, mut errors: Vec<FieldError>) -> Self {
+        if errors.len() > MAX_FIELD_ERRORS {
+            self.problem.errors_truncated = Some(errors.len() - MAX_FIELD_ERRORS);
+            errors.truncate(MAX_FIELD_ERRORS);
+        }
         self.problem.errors = errors;
         self
+    }
+
+    /// 413 `payload-too-large`: the body is larger than `limit` bytes, the endpoint's
+    /// maximum (named in `max_body_bytes`).
+    pub fn payload_too_large(limit: usize) -> Self {
+        let mut e = Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            format!("the body must be at most {limit} bytes"),
+        );
+        e.problem.max_body_bytes = Some(limit);
+        e
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     /// 400 for a body that is not what the endpoint reads (syntax, shape).
@@ -88,11 +124,7 @@ impl From<Error> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation-error",
                 "Invalid input",
-                errors
-                    .iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                validation_detail(&errors),
             )
             .with_errors(errors),
             Error::Conflict {
@@ -155,6 +187,21 @@ impl From<Error> for ApiError {
             }
         }
     }
+}
+
+/// The `detail` of a validation problem: the first few field errors, then how many more.
+fn validation_detail(errors: &[FieldError]) -> String {
+    const SHOWN: usize = 5;
+    let mut d = errors
+        .iter()
+        .take(SHOWN)
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if errors.len() > SHOWN {
+        d.push_str(&format!(" (and {} more)", errors.len() - SHOWN));
+    }
+    d
 }
 
 fn conflict_title(kind: &str) -> &'static str {

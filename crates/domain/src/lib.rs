@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod accounts;
+pub mod bounds;
 pub mod change;
 pub mod db;
 pub mod declarations;
@@ -22,6 +23,7 @@ pub mod rooms;
 pub mod schedule;
 pub mod sessions;
 pub mod speakers;
+pub mod text;
 pub mod util;
 
 pub use error::{Error, Result};

@@ -164,6 +164,11 @@ async fn add_version(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct LangQuery {
     /// Language of the text (default: the authoritative one).
+    #[serde(
+        default,
+        deserialize_with = "convene_domain::text::line::<{ convene_domain::text::CODE }, _, _>"
+    )]
+    #[param(max_length = 100)]
     lang: Option<String>,
 }
 
@@ -284,6 +289,10 @@ fn answer(signed: Signed, created: StatusCode) -> (StatusCode, axum::Json<Signat
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct TokenQuery {
     /// The `cvn_sig_…` token of the e-mailed link.
+    #[serde(
+        deserialize_with = "convene_domain::text::line::<{ convene_domain::text::CODE }, _, _>"
+    )]
+    #[param(max_length = 100)]
     token: String,
 }
 

@@ -165,6 +165,10 @@ async fn register(
 #[serde(deny_unknown_fields)]
 pub struct ResendInput {
     /// The e-mail registered.
+    #[serde(
+        deserialize_with = "convene_domain::text::line::<{ convene_domain::text::EMAIL }, _, _>"
+    )]
+    #[schema(max_length = 254)]
     pub email: String,
 }
 

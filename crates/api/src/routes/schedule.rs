@@ -11,7 +11,7 @@ use convene_domain::schedule::{self, store, IcalOptions};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::extract::{Auth, Organizer, Path, Query};
+use crate::extract::{Auth, Organizer, Path, Query, RawBody};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 
@@ -180,7 +180,7 @@ async fn import_schedule(
     State(s): State<AppState>,
     Organizer(caller): Organizer,
     Path(slug): Path<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<axum::Json<store::ImportReport>> {
     Ok(axum::Json(
         effects::schedule::import_into(&s.db, &caller, &slug, &body).await?,
@@ -191,8 +191,18 @@ async fn import_schedule(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct NewForumImportQuery {
     /// Slug of the new forum (default: from the file's acronym).
+    #[serde(
+        default,
+        deserialize_with = "convene_domain::text::line::<{ convene_domain::text::CODE }, _, _>"
+    )]
+    #[param(max_length = 100)]
     slug: Option<String>,
     /// IANA time zone when the file names none (frab XML).
+    #[serde(
+        default,
+        deserialize_with = "convene_domain::text::line::<{ convene_domain::text::CODE }, _, _>"
+    )]
+    #[param(max_length = 100)]
     time_zone: Option<String>,
 }
 
@@ -212,7 +222,7 @@ async fn import_new_forum(
     State(s): State<AppState>,
     Organizer(caller): Organizer,
     Query(q): Query<NewForumImportQuery>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<impl IntoResponse> {
     caller.account_id()?;
     let (forum, report) = effects::schedule::import_new_forum(

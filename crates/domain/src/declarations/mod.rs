@@ -138,11 +138,19 @@ pub struct DeclarationView {
 #[serde(deny_unknown_fields)]
 pub struct NewDeclaration {
     /// Slug: 2–63 lower-case letters, digits or `-`; unique in the forum.
+    #[serde(deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>")]
+    #[schema(max_length = 100)]
     pub slug: String,
     /// Title, 1–500 characters.
+    #[serde(deserialize_with = "crate::text::line::<500, _, _>")]
+    #[schema(max_length = 500)]
     pub title: String,
     /// Authoritative language (BCP 47), default `en`.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub language: Option<String>,
     /// Accept signatures from (RFC 3339).
     #[serde(default)]
@@ -157,6 +165,8 @@ pub struct NewDeclaration {
 #[serde(deny_unknown_fields)]
 pub struct DeclarationPatch {
     /// New title.
+    #[serde(default, deserialize_with = "crate::text::line::<500, _, _>")]
+    #[schema(max_length = 500)]
     pub title: Option<String>,
     /// New opening instant or `null`.
     #[serde(default, deserialize_with = "double_option")]
@@ -173,7 +183,8 @@ pub struct DeclarationPatch {
 #[serde(deny_unknown_fields)]
 pub struct OpenRequest {
     /// The version to open for signature (default: the latest).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::bounds::int::<1, 1000000, _, _>")]
+    #[schema(minimum = 1, maximum = 1000000)]
     pub version: Option<i32>,
     /// Required to switch an open declaration to another version; existing signatures
     /// stay bound to the version they signed.
@@ -187,11 +198,19 @@ pub struct OpenRequest {
 pub struct NewText {
     /// Language (BCP 47). Versions: default and only allowed value is the declaration's
     /// authoritative language. Translations: required, another language.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub language: Option<String>,
     /// Title of the text, 1–500 characters.
+    #[serde(deserialize_with = "crate::text::line::<500, _, _>")]
+    #[schema(max_length = 500)]
     pub title: String,
     /// The text itself, 1–200 000 characters; hashed exactly as sent (UTF-8).
+    #[serde(deserialize_with = "crate::text::text::<{ crate::text::DOCUMENT }, _, _>")]
+    #[schema(max_length = 200000)]
     pub text: String,
 }
 

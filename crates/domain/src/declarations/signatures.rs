@@ -60,32 +60,57 @@ impl EntityKind {
 #[serde(deny_unknown_fields)]
 pub struct NewSignature {
     /// The signatory's full name, 1–200 characters.
+    #[serde(deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>")]
+    #[schema(max_length = 200)]
     pub full_name: String,
     /// Their title, e.g. "Mayor" (0–200 characters).
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     /// What they sign for.
     pub entity_kind: EntityKind,
     /// Its name (1–300 characters); for `individual` default the full name.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::TITLE }, _, _>"
+    )]
+    #[schema(max_length = 300)]
     pub entity_name: Option<String>,
     /// City of the entity.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub city: Option<String>,
     /// Country, ISO 3166-1 alpha-2.
+    #[serde(deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>")]
+    #[schema(max_length = 100)]
     pub country: String,
     /// E-mail, kept private: required online (the confirmation link goes there),
     /// optional in person.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::EMAIL }, _, _>"
+    )]
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     /// Whether the signature may appear on the public list.
     pub consent_publish: bool,
     /// Preferred language of e-mails (BCP 47), default the declaration's.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub language: Option<String>,
     /// The version number the signatory read; refused (409 `version-locked`) if it is
     /// no longer the one under signature.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::bounds::int::<1, 1000000, _, _>")]
+    #[schema(minimum = 1, maximum = 1000000)]
     pub version: Option<i32>,
 }
 
@@ -161,12 +186,24 @@ pub struct PublicSignature {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct PublicQuery {
     /// Country, ISO 3166-1 alpha-2.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[param(max_length = 100)]
     pub country: Option<String>,
     /// Entity kind.
     pub entity_kind: Option<EntityKind>,
     /// Cursor from a previous page (JSON list only).
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::PARAM }, _, _>"
+    )]
+    #[param(max_length = 1000)]
     pub cursor: Option<String>,
     /// Page size, 1–500, default 50 (JSON list only).
+    #[serde(default, deserialize_with = "crate::bounds::int::<1, 500, _, _>")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
 }
 
@@ -188,9 +225,15 @@ pub struct Counts {
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     /// The `cvn_sig_…` token from the confirmation e-mail.
+    #[serde(deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>")]
+    #[schema(max_length = 100)]
     pub token: String,
     /// Why (withdrawal only; optional for the signatory).
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::text::<{ crate::text::REASON }, _, _>"
+    )]
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 
@@ -199,6 +242,8 @@ pub struct TokenBody {
 #[serde(deny_unknown_fields)]
 pub struct WithdrawBody {
     /// Why (required, 1–1000 characters).
+    #[serde(deserialize_with = "crate::text::text::<1000, _, _>")]
+    #[schema(max_length = 1000)]
     pub reason: String,
 }
 
@@ -207,6 +252,8 @@ pub struct WithdrawBody {
 #[serde(deny_unknown_fields)]
 pub struct ResendBody {
     /// The e-mail the signature was made with.
+    #[serde(deserialize_with = "crate::text::line::<{ crate::text::EMAIL }, _, _>")]
+    #[schema(max_length = 254)]
     pub email: String,
 }
 
@@ -1191,8 +1238,15 @@ pub struct LedgerPage {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct LedgerQuery {
     /// Only entries after this `seq` (default 0).
+    #[serde(
+        default,
+        deserialize_with = "crate::bounds::int::<0, { i64::MAX }, _, _>"
+    )]
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     /// Page size, 1–1000, default 1000.
+    #[serde(default, deserialize_with = "crate::bounds::int::<1, 500, _, _>")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
 }
 

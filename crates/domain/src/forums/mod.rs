@@ -176,38 +176,70 @@ impl From<&Forum> for ForumView {
 #[serde(deny_unknown_fields)]
 pub struct NewForum {
     /// URL name, unique: lower-case letters, digits and `-`, 2–63 characters.
+    #[serde(deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>")]
+    #[schema(max_length = 100)]
     pub slug: String,
     /// Title, 1–300 characters.
+    #[serde(deserialize_with = "crate::text::line::<{ crate::text::TITLE }, _, _>")]
+    #[schema(max_length = 300)]
     pub title: String,
     /// Short name.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub acronym: Option<String>,
     /// Free text.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::text::<{ crate::text::LONG }, _, _>"
+    )]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// Host city.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub city: Option<String>,
     /// ISO 3166-1 alpha-2 country code.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub country: Option<String>,
     /// Venue.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub venue: Option<String>,
     /// IANA time zone name.
+    #[serde(deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>")]
+    #[schema(max_length = 100)]
     pub time_zone: String,
     /// First local day, `YYYY-MM-DD`.
     pub first_day: NaiveDate,
     /// Last local day, `YYYY-MM-DD`, not before `first_day`, at most 62 days after it.
     pub last_day: NaiveDate,
     /// `HH:MM`, default `00:00`.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub day_change: Option<String>,
     /// Minutes, 1–240, default 5.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::bounds::int::<1, 240, _, _>")]
+    #[schema(minimum = 1, maximum = 240)]
     pub timeslot_minutes: Option<i32>,
     /// Participants, ≥ 0.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::bounds::int::<0, 1000000, _, _>")]
+    #[schema(minimum = 0, maximum = 1000000)]
     pub capacity: Option<i32>,
     /// Default `open`.
     #[serde(default)]
@@ -219,16 +251,19 @@ pub struct NewForum {
     #[serde(default)]
     pub registration_closes_at: Option<DateTime<Utc>>,
     /// BCP 47 tags, default `["en"]`.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
     pub languages: Option<Vec<String>>,
     /// Minutes before the forum's start for the `reminder.forum` e-mail, 0–43200 (30 days);
     /// absent = 1440 (24 h); `0` or `null` = no forum reminder.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::bounds::int::<0, 43200, _, _>")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
     pub forum_reminder_minutes: Option<Option<i32>>,
     /// Minutes before each session's start for the `reminder.session` e-mail, 0–43200;
     /// absent = 60 (1 h); `0` or `null` = no session reminders.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::bounds::int::<0, 43200, _, _>")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
     pub session_reminder_minutes: Option<Option<i32>>,
 }
@@ -238,40 +273,79 @@ pub struct NewForum {
 #[serde(deny_unknown_fields)]
 pub struct ForumPatch {
     /// New slug.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub slug: Option<String>,
     /// New title.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::TITLE }, _, _>"
+    )]
+    #[schema(max_length = 300)]
     pub title: Option<String>,
     /// New acronym or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub acronym: Option<Option<String>>,
     /// New description.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::text::<{ crate::text::LONG }, _, _>"
+    )]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// New city or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub city: Option<Option<String>>,
     /// New country or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub country: Option<Option<String>>,
     /// New venue or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub venue: Option<Option<String>>,
     /// New time zone. Session instants are kept; their local times change.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub time_zone: Option<String>,
     /// New first day.
     pub first_day: Option<NaiveDate>,
     /// New last day.
     pub last_day: Option<NaiveDate>,
     /// New day change, `HH:MM`.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub day_change: Option<String>,
     /// New grid step.
+    #[serde(default, deserialize_with = "crate::bounds::int::<1, 240, _, _>")]
+    #[schema(minimum = 1, maximum = 240)]
     pub timeslot_minutes: Option<i32>,
     /// New capacity or `null` (unlimited).
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[serde(default, deserialize_with = "crate::bounds::int::<0, 1000000, _, _>")]
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 1000000)]
     pub capacity: Option<Option<i32>>,
     /// New registration mode.
     pub registration_mode: Option<RegistrationMode>,
@@ -284,15 +358,19 @@ pub struct ForumPatch {
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub registration_closes_at: Option<Option<DateTime<Utc>>>,
     /// New languages.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
     pub languages: Option<Vec<String>>,
     /// New forum reminder lead, minutes 0–43200; `0` or `null` turns it off. Pending
     /// forum reminders are re-timed in the same transaction.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::bounds::int::<0, 43200, _, _>")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
     pub forum_reminder_minutes: Option<Option<i32>>,
     /// New session reminder lead, minutes 0–43200; `0` or `null` turns them off. Pending
     /// session reminders are re-timed in the same transaction.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::bounds::int::<0, 43200, _, _>")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
     pub session_reminder_minutes: Option<Option<i32>>,
 }
@@ -399,14 +477,22 @@ pub fn valid_slug(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
-fn unique_violation(e: sea_orm::DbErr, what: &str) -> Error {
+/// The one answer to a slug that some forum already holds: 409 `already-exists` with the
+/// same words whatever that forum's state — draft, published, closed or archived — and
+/// whoever asks. Slugs are one public namespace: that a slug is taken is all it tells.
+pub fn slug_taken(slug: &str) -> Error {
+    Error::Conflict {
+        kind: ConflictKind::AlreadyExists,
+        message: format!("the slug `{slug}` is already taken; choose another"),
+        session: None,
+        errors: vec![FieldError::new("slug", "is already taken")],
+    }
+}
+
+/// [`slug_taken`] for the unique index on `forums.slug`, else the database error.
+pub fn unique_slug(e: sea_orm::DbErr, slug: &str) -> Error {
     match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict {
-            kind: ConflictKind::AlreadyExists,
-            message: format!("{what} is already taken"),
-            session: None,
-            errors: vec![],
-        },
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => slug_taken(slug),
         _ => Error::Db(e),
     }
 }
@@ -461,12 +547,13 @@ pub async fn create(db: &DatabaseConnection, caller: &Caller, input: NewForum) -
         return Err(Error::Validation(errs));
     }
     let txn = crate::db::begin_write(db).await?;
+    let slug = model.slug.clone();
     let forum = model
         .into_active_model()
         .reset_all()
         .insert(&txn)
         .await
-        .map_err(|e| unique_violation(e, "slug"))?;
+        .map_err(|e| unique_slug(e, &slug))?;
     accounts::forum_member::ActiveModel {
         forum_id: Set(forum.id),
         account_id: Set(account_id),
@@ -568,8 +655,15 @@ pub struct ForumQuery {
     /// Only forums in this status.
     pub status: Option<ForumStatus>,
     /// Cursor from a previous page.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::PARAM }, _, _>"
+    )]
+    #[param(max_length = 1000)]
     pub cursor: Option<String>,
     /// Page size, 1–500, default 50.
+    #[serde(default, deserialize_with = "crate::bounds::int::<1, 500, _, _>")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
 }
 
@@ -718,12 +812,11 @@ pub async fn update_in(
 }
 
 async fn save(txn: &impl ConnectionTrait, f: Forum) -> Result<Forum> {
+    let slug = f.slug.clone();
     let mut am = f.into_active_model().reset_all();
     am.id = sea_orm::ActiveValue::Unchanged(am.id.take().expect("id set"));
     am.created_at = sea_orm::ActiveValue::NotSet;
-    am.update(txn)
-        .await
-        .map_err(|e| unique_violation(e, "slug"))
+    am.update(txn).await.map_err(|e| unique_slug(e, &slug))
 }
 
 /// Moves a forum to `to` inside `txn` when the transition is allowed: draft→published,

@@ -498,10 +498,22 @@ impl From<&Notification> for NotificationView {
 #[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     /// `pending`, `dead`, `sent` or `cancelled`; default: pending and dead.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[param(max_length = 100)]
     pub status: Option<String>,
     /// Page size, 1–500, default 50.
+    #[serde(default, deserialize_with = "crate::bounds::int::<1, 500, _, _>")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
     /// Cursor from the previous page.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::PARAM }, _, _>"
+    )]
+    #[param(max_length = 1000)]
     pub cursor: Option<String>,
 }
 

@@ -24,12 +24,29 @@ pub struct RegistrationQuery {
     /// Only this category.
     pub category: Option<Category>,
     /// Only this country (ISO 3166-1 alpha-2).
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[param(max_length = 100)]
     pub country: Option<String>,
     /// Text search in name, e-mail, organization, city (case-insensitive substring).
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// Cursor from a previous page.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::PARAM }, _, _>"
+    )]
+    #[param(max_length = 1000)]
     pub cursor: Option<String>,
     /// Page size, 1–500, default 50.
+    #[serde(default, deserialize_with = "crate::bounds::int::<1, 500, _, _>")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
 }
 

@@ -24,7 +24,11 @@ pub struct CheckIn {
     #[serde(default)]
     pub registration_id: Option<Uuid>,
     /// The badge's check-in code (case-insensitive).
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub code: Option<String>,
     /// Check in to this session (the participant must hold a seat) instead of the forum.
     #[serde(default)]

@@ -184,13 +184,20 @@ pub enum QuestionKind {
 #[serde(deny_unknown_fields)]
 pub struct Question {
     /// Stable key of the answer: `[a-z0-9_]{1,40}`, unique in the form.
+    #[serde(deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>")]
+    #[schema(max_length = 100)]
     pub id: String,
     /// The question as shown.
+    #[serde(deserialize_with = "crate::text::line::<{ crate::text::TITLE }, _, _>")]
+    #[schema(max_length = 300)]
     pub label: String,
     /// Kind.
     pub kind: QuestionKind,
     /// Choices (choice kinds only; 1–50 distinct, non-empty).
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
     pub options: Vec<String>,
     /// Whether an answer is required.
     #[serde(default)]
@@ -213,29 +220,57 @@ pub struct RegistrationForm {
 #[serde(deny_unknown_fields)]
 pub struct NewRegistration {
     /// Full name, 1–200 characters.
+    #[serde(deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>")]
+    #[schema(max_length = 200)]
     pub name: String,
     /// E-mail; one live (not cancelled) registration per (normalised, lower-case) e-mail
     /// per forum. After a cancellation the same e-mail may register again.
+    #[serde(deserialize_with = "crate::text::line::<{ crate::text::EMAIL }, _, _>")]
+    #[schema(max_length = 254)]
     pub email: String,
     /// Organization (≤ 200).
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub organization: Option<String>,
     /// Position / title (≤ 200).
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub position: Option<String>,
     /// Category.
     pub category: Category,
     /// City (≤ 200).
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub city: Option<String>,
     /// Country, ISO 3166-1 alpha-2.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub country: Option<String>,
     /// Preferred language (BCP 47), default `en`.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub language: Option<String>,
     /// Accessibility needs (≤ 2000).
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::text::<{ crate::text::REASON }, _, _>"
+    )]
+    #[schema(max_length = 2000)]
     pub accessibility_needs: Option<String>,
     /// Consent to appear on public participant lists (default false).
     #[serde(default)]
@@ -252,20 +287,55 @@ pub struct NewRegistration {
 #[serde(deny_unknown_fields)]
 pub struct RegistrationPatch {
     /// New name.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// New organization.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub organization: Option<String>,
     /// New position.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub position: Option<String>,
     /// New category.
     pub category: Option<Category>,
     /// New city.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub city: Option<String>,
     /// New country (ISO 3166-1 alpha-2; empty string clears).
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub country: Option<String>,
     /// New language.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub language: Option<String>,
     /// New accessibility needs.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::text::<{ crate::text::REASON }, _, _>"
+    )]
+    #[schema(max_length = 2000)]
     pub accessibility_needs: Option<String>,
     /// New consent.
     pub public_consent: Option<bool>,
@@ -1411,7 +1481,11 @@ pub async fn capacity_changed(txn: &impl ConnectionTrait, forum: &Forum) -> Resu
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     /// Why (≤ 2000 characters), shown to the participant.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::text::<{ crate::text::REASON }, _, _>"
+    )]
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 

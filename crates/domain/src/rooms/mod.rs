@@ -15,7 +15,7 @@ use crate::accounts::{Caller, Role};
 use crate::change::Change;
 use crate::error::{ConflictKind, Error, FieldError, Result};
 use crate::forums;
-use crate::util::{self, double_option};
+use crate::util;
 
 /// A room as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -52,15 +52,23 @@ impl From<&Room> for RoomView {
 #[serde(deny_unknown_fields)]
 pub struct NewRoom {
     /// Name, 1–200 characters, unique within the forum.
+    #[serde(deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>")]
+    #[schema(max_length = 200)]
     pub name: String,
     /// Seats, ≥ 0.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::bounds::int::<0, 1000000, _, _>")]
+    #[schema(minimum = 0, maximum = 1000000)]
     pub capacity: Option<i32>,
     /// Description.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::text::<{ crate::text::LONG }, _, _>"
+    )]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// Display order; default after the last room.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::bounds::int::<0, 10000, _, _>")]
+    #[schema(minimum = 0, maximum = 10000)]
     pub position: Option<i32>,
 }
 
@@ -69,14 +77,26 @@ pub struct NewRoom {
 #[serde(deny_unknown_fields)]
 pub struct RoomPatch {
     /// New name.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// New capacity or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[serde(default, deserialize_with = "crate::bounds::int::<0, 1000000, _, _>")]
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 1000000)]
     pub capacity: Option<Option<i32>>,
     /// New description.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::text::<{ crate::text::LONG }, _, _>"
+    )]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// New position.
+    #[serde(default, deserialize_with = "crate::bounds::int::<0, 10000, _, _>")]
+    #[schema(minimum = 0, maximum = 10000)]
     pub position: Option<i32>,
 }
 

@@ -49,24 +49,44 @@ fn child_text(n: XNode, name: &str) -> Option<String> {
 ///   next date when before the day change), in the file's zone or at the offset of the
 ///   day's `start` attribute.
 ///
+/// A DOCTYPE (any DTD, hence any entity declaration) is refused at its position, and at
+/// most [`super::limits::MAX_XML_NODES`] nodes are read.
+///
 /// Errors carry `line L, column C`: of the syntax error, or of the offending element:
 /// missing `<conference>`, `<acronym>`, `<title>`; an event without `guid`, `<title>`,
 /// start (`<date>` or `<start>`), `<duration>`; unparseable instants/durations;
 /// non-integer event or person `id`; duplicate guids (the second one).
 pub fn parse_frab_xml(text: &str) -> Result<Programme, ScheduleError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // No DTD (so no entity can be declared, let alone expanded) and a bounded number of
+    // nodes: see `super::limits`.
     let opts = roxmltree::ParsingOptions {
-        allow_dtd: true,
+        allow_dtd: false,
+        nodes_limit: super::limits::MAX_XML_NODES,
         ..Default::default()
     };
-    let doc = Document::parse_with_options(text, opts).map_err(|e| {
-        let p = e.pos();
-        err(
-            format!("line {}, column {}", p.row, p.col),
-            format!("invalid XML: {e}"),
-        )
+    let doc = Document::parse_with_options(text, opts).map_err(|e| match e {
+        roxmltree::Error::DtdDetected => super::limits::dtd_refused(text),
+        roxmltree::Error::NodesLimitReached => err(
+            "line 1, column 1",
+            format!(
+                "the file has more than {} XML nodes",
+                super::limits::MAX_XML_NODES
+            ),
+        ),
+        e => {
+            let p = e.pos();
+            err(
+                format!("line {}, column {}", p.row, p.col),
+                format!("invalid XML: {e}"),
+            )
+        }
     })?;
     let root = doc.root_element();
+    // roxmltree lets an empty `<!DOCTYPE x>` through; refuse it all the same.
+    if super::limits::find_ascii_ci(&text[..root.range().start], "<!DOCTYPE").is_some() {
+        return Err(super::limits::dtd_refused(text));
+    }
     if root.tag_name().name() != "schedule" {
         return Err(err(at(&doc, root), "the root element must be <schedule>"));
     }

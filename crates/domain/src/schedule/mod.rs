@@ -17,6 +17,7 @@ mod c3voc_json;
 mod days;
 mod frab_xml;
 mod ical;
+pub mod limits;
 mod model;
 pub mod store;
 mod vtimezone;
@@ -109,10 +110,18 @@ pub fn detect_format(bytes: &[u8]) -> Result<ScheduleFormat, ScheduleError> {
 
 /// Detects the format ([`detect_format`]) and parses the file with the matching parser.
 ///
-/// XML must be UTF-8 (a BOM is skipped). Errors: those of [`detect_format`],
-/// [`parse_frab_xml`] and [`parse_c3voc_json`]; invalid UTF-8 in XML gives location
-/// `byte N`.
+/// XML must be UTF-8 (a BOM is skipped). The file's size is checked before and its
+/// contents after parsing ([`limits`]: at most 16 MiB, 5,000 events, 500 rooms, every
+/// text within its edge type). Errors: those of [`detect_format`], [`parse_frab_xml`],
+/// [`parse_c3voc_json`] and [`limits`]; invalid UTF-8 in XML gives location `byte N`.
 pub fn parse(bytes: &[u8]) -> Result<Programme, ScheduleError> {
+    limits::check_size(bytes)?;
+    let programme = parse_unchecked(bytes)?;
+    limits::check_programme(&programme)?;
+    Ok(programme)
+}
+
+fn parse_unchecked(bytes: &[u8]) -> Result<Programme, ScheduleError> {
     match detect_format(bytes)? {
         ScheduleFormat::FrabXml => {
             let text = std::str::from_utf8(strip_bom(bytes)).map_err(|e| {

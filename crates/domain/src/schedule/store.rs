@@ -175,14 +175,14 @@ pub async fn import_new_forum_in(
         .await?
         .is_some()
     {
-        return Err(Error::Conflict {
-            kind: ConflictKind::AlreadyExists,
-            message: format!("a forum with slug `{slug}` exists; import into it instead"),
-            session: None,
-            errors: vec![],
-        });
+        return Err(forums::slug_taken(&slug));
     }
-    let forum = model.into_active_model().reset_all().insert(txn).await?;
+    let forum = model
+        .into_active_model()
+        .reset_all()
+        .insert(txn)
+        .await
+        .map_err(|e| forums::unique_slug(e, &slug))?;
     if let Some(Caller::Organizer { account_id }) = caller {
         accounts::forum_member::ActiveModel {
             forum_id: sea_orm::Set(forum.id),

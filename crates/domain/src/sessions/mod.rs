@@ -128,7 +128,11 @@ pub struct SessionSpeakerInput {
     /// A speaker of the same forum.
     pub speaker_id: Uuid,
     /// `speaker` (default), `moderator` or `chair`.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub role: Option<String>,
 }
 
@@ -218,26 +222,50 @@ pub struct SessionView {
 #[serde(deny_unknown_fields)]
 pub struct NewSession {
     /// Stable guid; default a new UUID. Unique within the forum.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub guid: Option<String>,
     /// Kind.
     pub kind: SessionKind,
     /// Title, 1–500 characters.
+    #[serde(deserialize_with = "crate::text::line::<500, _, _>")]
+    #[schema(max_length = 500)]
     pub title: String,
     /// Subtitle.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::text::line::<500, _, _>")]
+    #[schema(max_length = 500)]
     pub subtitle: Option<String>,
     /// Abstract.
-    #[serde(default, rename = "abstract")]
+    #[serde(
+        default,
+        rename = "abstract",
+        deserialize_with = "crate::text::text::<{ crate::text::LONG }, _, _>"
+    )]
+    #[schema(max_length = 10000)]
     pub abstract_text: Option<String>,
     /// Description.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::text::<{ crate::text::LONG }, _, _>"
+    )]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// Track.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub track: Option<String>,
     /// Language, BCP 47.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(max_length = 100)]
     pub language: Option<String>,
     /// Start: RFC 3339 with offset (stored in UTC, whole seconds).
     pub starts_at: DateTime<FixedOffset>,
@@ -247,13 +275,22 @@ pub struct NewSession {
     #[serde(default)]
     pub room_id: Option<Uuid>,
     /// Seats (default: the room's).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::bounds::int::<0, 1000000, _, _>")]
+    #[schema(minimum = 0, maximum = 1000000)]
     pub capacity: Option<i32>,
     /// frab slug.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::TITLE }, _, _>"
+    )]
+    #[schema(max_length = 300)]
     pub slug: Option<String>,
     /// Page URL.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::PARAM }, _, _>"
+    )]
+    #[schema(max_length = 1000)]
     pub url: Option<String>,
     /// People, in order.
     #[serde(default)]
@@ -268,21 +305,41 @@ pub struct SessionPatch {
     /// New kind.
     pub kind: Option<SessionKind>,
     /// New title.
+    #[serde(default, deserialize_with = "crate::text::line::<500, _, _>")]
+    #[schema(max_length = 500)]
     pub title: Option<String>,
     /// New subtitle.
+    #[serde(default, deserialize_with = "crate::text::line::<500, _, _>")]
+    #[schema(max_length = 500)]
     pub subtitle: Option<String>,
     /// New abstract.
-    #[serde(rename = "abstract")]
+    #[serde(
+        default,
+        rename = "abstract",
+        deserialize_with = "crate::text::text::<{ crate::text::LONG }, _, _>"
+    )]
+    #[schema(max_length = 10000)]
     pub abstract_text: Option<String>,
     /// New description.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::text::<{ crate::text::LONG }, _, _>"
+    )]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// New track or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub track: Option<Option<String>>,
     /// New language or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::CODE }, _, _>"
+    )]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub language: Option<Option<String>>,
     /// New start.
     pub starts_at: Option<DateTime<FixedOffset>>,
@@ -293,18 +350,24 @@ pub struct SessionPatch {
     #[schema(value_type = Option<Uuid>)]
     pub room_id: Option<Option<Uuid>>,
     /// New capacity or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[serde(default, deserialize_with = "crate::bounds::int::<0, 1000000, _, _>")]
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 1000000)]
     pub capacity: Option<Option<i32>>,
     /// `scheduled` or `cancelled`.
     pub status: Option<SessionStatus>,
     /// New slug or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::TITLE }, _, _>"
+    )]
+    #[schema(value_type = Option<String>, max_length = 300)]
     pub slug: Option<Option<String>>,
     /// New URL or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::PARAM }, _, _>"
+    )]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     pub url: Option<Option<String>>,
     /// New list of people.
     pub speakers: Option<Vec<SessionSpeakerInput>>,
@@ -318,14 +381,26 @@ pub struct SessionQuery {
     /// Room id.
     pub room: Option<Uuid>,
     /// Track name (exact).
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[param(max_length = 200)]
     pub track: Option<String>,
     /// Kind.
     pub kind: Option<SessionKind>,
     /// Status (default: both).
     pub status: Option<SessionStatus>,
     /// Cursor from a previous page.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::PARAM }, _, _>"
+    )]
+    #[param(max_length = 1000)]
     pub cursor: Option<String>,
     /// Page size, 1–500, default 50.
+    #[serde(default, deserialize_with = "crate::bounds::int::<1, 500, _, _>")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
 }
 

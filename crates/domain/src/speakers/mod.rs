@@ -61,14 +61,32 @@ impl SpeakerView {
 #[serde(deny_unknown_fields)]
 pub struct SpeakerInput {
     /// Public name, 1–200 characters (required on create).
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// Organization or function.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
+    )]
+    #[schema(max_length = 200)]
     pub organization: Option<String>,
     /// Short biography.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::text::<{ crate::text::LONG }, _, _>"
+    )]
+    #[schema(max_length = 10000)]
     pub biography: Option<String>,
     /// Private e-mail address for notices about their sessions; `null` removes it.
-    #[serde(default, deserialize_with = "crate::util::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::EMAIL }, _, _>"
+    )]
+    #[schema(value_type = Option<String>, max_length = 254)]
     pub email: Option<Option<String>>,
 }
 
