@@ -17,6 +17,7 @@ pub mod effects;
 pub mod error;
 pub mod forums;
 pub mod idempotency;
+pub mod links;
 pub mod notifications;
 pub mod registrations;
 pub mod rooms;

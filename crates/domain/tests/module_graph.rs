@@ -24,7 +24,7 @@ use proc_macro2::{Delimiter, TokenStream, TokenTree};
 /// layer (without forming a loop) and of lower layers, never to a higher one.
 const LAYERS: &[&[&str]] = &[
     // Foundations: errors, helpers, connections and transactions.
-    &["error", "util", "db", "text", "bounds"],
+    &["error", "util", "db", "text", "bounds", "links"],
     // Schedule formats and their model (pure: parse and write files, no database).
     &["schedule"],
     // The schema: sea-orm table definitions. Any module may read any table.
