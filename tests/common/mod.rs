@@ -265,6 +265,11 @@ impl Server {
         }
     }
 
+    /// The server process's id (e.g. to read its memory from `/proc/PID/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `base` + `path` (`path` starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)

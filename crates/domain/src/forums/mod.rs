@@ -258,12 +258,12 @@ pub struct NewForum {
     pub languages: Option<Vec<String>>,
     /// Minutes before the forum's start for the `reminder.forum` e-mail, 0–43200 (30 days);
     /// absent = 1440 (24 h); `0` or `null` = no forum reminder.
-    #[serde(default, deserialize_with = "crate::bounds::int::<0, 43200, _, _>")]
+    #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
     pub forum_reminder_minutes: Option<Option<i32>>,
     /// Minutes before each session's start for the `reminder.session` e-mail, 0–43200;
     /// absent = 60 (1 h); `0` or `null` = no session reminders.
-    #[serde(default, deserialize_with = "crate::bounds::int::<0, 43200, _, _>")]
+    #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
     pub session_reminder_minutes: Option<Option<i32>>,
 }
@@ -365,12 +365,12 @@ pub struct ForumPatch {
     pub languages: Option<Vec<String>>,
     /// New forum reminder lead, minutes 0–43200; `0` or `null` turns it off. Pending
     /// forum reminders are re-timed in the same transaction.
-    #[serde(default, deserialize_with = "crate::bounds::int::<0, 43200, _, _>")]
+    #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
     pub forum_reminder_minutes: Option<Option<i32>>,
     /// New session reminder lead, minutes 0–43200; `0` or `null` turns them off. Pending
     /// session reminders are re-timed in the same transaction.
-    #[serde(default, deserialize_with = "crate::bounds::int::<0, 43200, _, _>")]
+    #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
     pub session_reminder_minutes: Option<Option<i32>>,
 }

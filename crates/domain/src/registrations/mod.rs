@@ -201,11 +201,14 @@ pub struct RegistrationForm {
 }
 
 /// Body of `POST /forums/{slug}/registrations` (standard fields + answers).
+///
+/// The person's text fields (name, organization, position, city, accessibility needs)
+/// are checked by [`prepare`]'s own one-line/free-text rules with the same limits as
+/// [`crate::text`], so that a form with several bad fields hears about all of them at once.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRegistration {
     /// Full name, 1–200 characters.
-    #[serde(deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>")]
     #[schema(max_length = 200)]
     pub name: String,
     /// E-mail; one live (not cancelled) registration per (normalised, lower-case) e-mail
@@ -214,26 +217,17 @@ pub struct NewRegistration {
     #[schema(max_length = 254)]
     pub email: String,
     /// Organization (≤ 200).
-    #[serde(
-        default,
-        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
-    )]
+    #[serde(default)]
     #[schema(max_length = 200)]
     pub organization: Option<String>,
     /// Position / title (≤ 200).
-    #[serde(
-        default,
-        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
-    )]
+    #[serde(default)]
     #[schema(max_length = 200)]
     pub position: Option<String>,
     /// Category.
     pub category: Category,
     /// City (≤ 200).
-    #[serde(
-        default,
-        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
-    )]
+    #[serde(default)]
     #[schema(max_length = 200)]
     pub city: Option<String>,
     /// Country, ISO 3166-1 alpha-2.
@@ -251,10 +245,7 @@ pub struct NewRegistration {
     #[schema(max_length = 100)]
     pub language: Option<String>,
     /// Accessibility needs (≤ 2000).
-    #[serde(
-        default,
-        deserialize_with = "crate::text::text::<{ crate::text::REASON }, _, _>"
-    )]
+    #[serde(default)]
     #[schema(max_length = 2000)]
     pub accessibility_needs: Option<String>,
     /// Consent to appear on public participant lists (default false).
@@ -272,33 +263,21 @@ pub struct NewRegistration {
 #[serde(deny_unknown_fields)]
 pub struct RegistrationPatch {
     /// New name.
-    #[serde(
-        default,
-        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
-    )]
+    #[serde(default)]
     #[schema(max_length = 200)]
     pub name: Option<String>,
     /// New organization.
-    #[serde(
-        default,
-        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
-    )]
+    #[serde(default)]
     #[schema(max_length = 200)]
     pub organization: Option<String>,
     /// New position.
-    #[serde(
-        default,
-        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
-    )]
+    #[serde(default)]
     #[schema(max_length = 200)]
     pub position: Option<String>,
     /// New category.
     pub category: Option<Category>,
     /// New city.
-    #[serde(
-        default,
-        deserialize_with = "crate::text::line::<{ crate::text::NAME }, _, _>"
-    )]
+    #[serde(default)]
     #[schema(max_length = 200)]
     pub city: Option<String>,
     /// New country (ISO 3166-1 alpha-2; empty string clears).
@@ -316,10 +295,7 @@ pub struct RegistrationPatch {
     #[schema(max_length = 100)]
     pub language: Option<String>,
     /// New accessibility needs.
-    #[serde(
-        default,
-        deserialize_with = "crate::text::text::<{ crate::text::REASON }, _, _>"
-    )]
+    #[serde(default)]
     #[schema(max_length = 2000)]
     pub accessibility_needs: Option<String>,
     /// New consent.
