@@ -52,7 +52,8 @@ impl Ctx {
         let res = rb.send().await.unwrap();
         let st = res.status().as_u16();
         let h = res.headers().clone();
-        (st, h, res.text().await.unwrap())
+        // minijinja writes `/` in attributes as `&#x2f;` (same URL to a browser).
+        (st, h, res.text().await.unwrap().replace("&#x2f;", "/"))
     }
 
     /// Forum `slug` (published unless `draft`), Istanbul time, two days.
@@ -98,8 +99,8 @@ impl Ctx {
 
     /// Forum `g` with an open declaration `gd` (English text, Turkish translation).
     async fn declaration(&self) {
-        self.forum("g", json!({}), false).await;
-        let base = "/forums/g/declarations";
+        self.forum("gz", json!({}), false).await;
+        let base = "/forums/gz/declarations";
         let (st, b) = self
             .api(
                 reqwest::Method::POST,
@@ -132,7 +133,7 @@ impl Ctx {
         let (st, b) = self
             .api(
                 reqwest::Method::POST,
-                "/forums/g/declarations/gd/signatures",
+                "/forums/gz/declarations/gd/signatures",
                 json!({"full_name": name, "entity_kind": "city", "entity_name": format!("{name} City"),
                        "country": "TR", "email": email, "consent_publish": true}),
             )
@@ -198,7 +199,8 @@ async fn a_draft_forum_is_the_same_404_page_as_no_forum() {
     let (st, _, none) = ctx.page("/forums/nothing-here", &[]).await;
     assert_eq!(st, 404);
     assert_eq!(
-        draft, none,
+        draft.replace("drafty", "X"),
+        none.replace("nothing-here", "X"),
         "a draft must not be told apart from a missing forum"
     );
     for sub in ["/programme", "/programme/2019-11-26", "/speakers"] {
@@ -376,13 +378,13 @@ async fn every_page_has_the_security_headers_and_a_cacheable_hashed_stylesheet()
     ctx.declaration().await;
     for path in [
         "/",
-        "/forums/g",
-        "/forums/g/programme",
-        "/forums/g/programme/2019-11-26",
-        "/forums/g/speakers",
-        "/forums/g/declarations/gd",
-        "/forums/g/declarations/gd/signatories",
-        "/forums/g/declarations/gd/ledger",
+        "/forums/gz",
+        "/forums/gz/programme",
+        "/forums/gz/programme/2019-11-26",
+        "/forums/gz/speakers",
+        "/forums/gz/declarations/gd",
+        "/forums/gz/declarations/gd/signatories",
+        "/forums/gz/declarations/gd/ledger",
         "/forums/nope",
     ] {
         let (st, h, body) = ctx.page(path, &[]).await;
@@ -400,7 +402,7 @@ async fn every_page_has_the_security_headers_and_a_cacheable_hashed_stylesheet()
         assert!(body.contains("<main id=\"main\""), "{path}");
         assert!(!body.contains("<script"), "{path}: no script needed");
     }
-    let (_, _, home) = ctx.page("/forums/g", &[]).await;
+    let (_, _, home) = ctx.page("/forums/gz", &[]).await;
     let at = home.find("rel=\"stylesheet\" href=\"").unwrap() + "rel=\"stylesheet\" href=\"".len();
     let css = home[at..].split('"').next().unwrap().to_owned();
     assert!(
@@ -413,7 +415,7 @@ async fn every_page_has_the_security_headers_and_a_cacheable_hashed_stylesheet()
     assert!(h["content-type"].to_str().unwrap().starts_with("text/css"));
     assert!(body.contains("@media print"));
     // Compressed when the client accepts it.
-    let (_, h, _) = ctx.page("/forums/g", &[("accept-encoding", "gzip")]).await;
+    let (_, h, _) = ctx.page("/forums/gz", &[("accept-encoding", "gzip")]).await;
     assert_eq!(h["content-encoding"], "gzip");
     let (_, h, _) = ctx.page(&css, &[("accept-encoding", "br")]).await;
     assert_eq!(h["content-encoding"], "br");
@@ -426,7 +428,7 @@ async fn the_emailed_link_moves_its_token_into_a_cookie_and_a_get_changes_nothin
     let link = ctx.sign("Ayşe", "ayse@example.org").await;
     // The e-mailed link points to the confirmation page, not the API.
     assert!(
-        link.starts_with("/forums/g/declarations/gd/confirm?token=cvn_sig_"),
+        link.starts_with("/forums/gz/declarations/gd/confirm?token=cvn_sig_"),
         "{link}"
     );
     let token = link.split("token=").nth(1).unwrap().to_owned();
@@ -438,7 +440,7 @@ async fn the_emailed_link_moves_its_token_into_a_cookie_and_a_get_changes_nothin
     assert_eq!(st, 303);
     let (st, _, api) = ctx
         .page(
-            &format!("/api/v1/forums/g/declarations/gd/signatures/confirm?token={token}"),
+            &format!("/api/v1/forums/gz/declarations/gd/signatures/confirm?token={token}"),
             &[],
         )
         .await;
@@ -453,13 +455,22 @@ async fn the_emailed_link_moves_its_token_into_a_cookie_and_a_get_changes_nothin
         !location.contains("token") && !location.contains("cvn_sig_"),
         "{location}"
     );
-    let id = ctx
-        .sql("SELECT CAST(id AS TEXT) FROM signatures")
-        .await
-        .remove(0);
+    let id = location
+        .strip_prefix("/forums/gz/declarations/gd/signatures/")
+        .and_then(|r| r.strip_suffix("/confirm"))
+        .expect("signature page")
+        .to_owned();
+    let (_, api_view) = ctx
+        .api(
+            reqwest::Method::GET,
+            &format!("/forums/gz/declarations/gd/signatures/confirm?token={token}"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(api_view["id"].as_str(), Some(id.as_str()));
     assert_eq!(
         location,
-        format!("/forums/g/declarations/gd/signatures/{id}/confirm")
+        format!("/forums/gz/declarations/gd/signatures/{id}/confirm")
     );
     let set = set_cookies(&h);
     let sig = set
@@ -470,7 +481,7 @@ async fn the_emailed_link_moves_its_token_into_a_cookie_and_a_get_changes_nothin
     for part in [
         "HttpOnly",
         "SameSite=Strict",
-        &format!("Path=/forums/g/declarations/gd/signatures/{id}"),
+        &format!("Path=/forums/gz/declarations/gd/signatures/{id}"),
     ] {
         assert!(sig.contains(part), "{part} in {sig}");
     }
@@ -495,7 +506,7 @@ async fn the_emailed_link_moves_its_token_into_a_cookie_and_a_get_changes_nothin
     assert!(!anon.contains("Ayşe"), "{anon}");
     // An unknown token: the link page, no cookie.
     let (st, h, _) = ctx
-        .page("/forums/g/declarations/gd/confirm?token=cvn_sig_nope", &[])
+        .page("/forums/gz/declarations/gd/confirm?token=cvn_sig_nope", &[])
         .await;
     assert_eq!(st, 404);
     assert!(set_cookies(&h)
@@ -573,16 +584,18 @@ async fn csrf_refused_then_confirmation_by_the_buttons_post() {
     assert_eq!(res.status(), 409);
     assert_eq!(ctx.signature_state().await.1, "1");
     // Public list, counts and ledger pages show it.
-    let (_, _, list) = ctx.page("/forums/g/declarations/gd/signatories", &[]).await;
+    let (_, _, list) = ctx
+        .page("/forums/gz/declarations/gd/signatories", &[])
+        .await;
     assert!(
         list.contains("Zeynep") && list.contains("One confirmed signature."),
         "{list}"
     );
-    let (_, _, ledger) = ctx.page("/forums/g/declarations/gd/ledger", &[]).await;
+    let (_, _, ledger) = ctx.page("/forums/gz/declarations/gd/ledger", &[]).await;
     assert!(ledger.contains("re-verified all 1 entries"), "{ledger}");
 
     // The signing form itself: refused without CSRF, accepted with it (303 + e-mail).
-    let (_, h, decl) = ctx.page("/forums/g/declarations/gd", &[]).await;
+    let (_, h, decl) = ctx.page("/forums/gz/declarations/gd", &[]).await;
     let cookie = cookie_pair(&h, "convene_csrf");
     let token = csrf_field(&decl);
     let form = |csrf: &str| {
@@ -592,7 +605,7 @@ async fn csrf_refused_then_confirmation_by_the_buttons_post() {
     };
     let sign = |cookie: String, body: String| {
         ctx.http
-            .post(ctx.server.url("/forums/g/declarations/gd/sign"))
+            .post(ctx.server.url("/forums/gz/declarations/gd/sign"))
             .header(COOKIE, cookie)
             .header(ORIGIN, origin.clone())
             .header("content-type", "application/x-www-form-urlencoded")
@@ -618,7 +631,7 @@ async fn csrf_refused_then_confirmation_by_the_buttons_post() {
     assert_eq!(ctx.signature_state().await.0.len(), 1);
     let res = sign(cookie, form(&token)).await.unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()[LOCATION], "/forums/g/declarations/gd?sent=1");
+    assert_eq!(res.headers()[LOCATION], "/forums/gz/declarations/gd?sent=1");
     assert_eq!(
         ctx.signature_state().await.0,
         vec!["confirmed".to_string(), "pending".to_string()]
@@ -629,9 +642,9 @@ async fn csrf_refused_then_confirmation_by_the_buttons_post() {
 async fn the_declaration_in_the_readers_language_with_its_hash() {
     let ctx = start().await;
     ctx.declaration().await;
-    let (_, _, tr) = ctx.page("/forums/g/declarations/gd?lang=tr", &[]).await;
+    let (_, _, tr) = ctx.page("/forums/gz/declarations/gd?lang=tr", &[]).await;
     assert!(tr.contains("Biz belediye başkanları bildiririz."), "{tr}");
-    let (_, _, ar) = ctx.page("/forums/g/declarations/gd?lang=ar", &[]).await;
+    let (_, _, ar) = ctx.page("/forums/gz/declarations/gd?lang=ar", &[]).await;
     // No Arabic translation: the original, said so, in an Arabic page.
     assert!(
         ar.contains("We, the mayors, declare.") && ar.contains("dir=\"rtl\""),
@@ -641,7 +654,7 @@ async fn the_declaration_in_the_readers_language_with_its_hash() {
     let (_, v) = ctx
         .api(
             reqwest::Method::GET,
-            "/forums/g/declarations/gd/versions/1",
+            "/forums/gz/declarations/gd/versions/1",
             json!(null),
         )
         .await;

@@ -110,8 +110,14 @@ impl Lang {
 
     /// Whether this catalog (not the fallback) has `key`.
     pub fn has(&self, key: &str) -> bool {
+        // Every variable the catalogs use, so that a message with placeables formats.
+        let args: HashMap<&str, FluentValue> =
+            ["when", "zone", "count", "seq", "reason", "position"]
+                .into_iter()
+                .map(|k| (k, FluentValue::from(1)))
+                .collect();
         LOCALES
-            .lookup_single_language::<&str>(&self.langid(), key, None)
+            .lookup_single_language(&self.langid(), key, Some(&args))
             .is_ok()
     }
 
@@ -190,6 +196,25 @@ pub fn zone_on(tz: Tz, day: NaiveDate) -> String {
     }
 }
 
+/// An `Accept-Language` value with its ranges ordered by `q` (highest first, stable; `q=0`
+/// dropped), without the weights: what `fluent_langneg`'s parser expects.
+fn by_quality(h: &str) -> String {
+    let mut ranges: Vec<(f32, &str)> = h
+        .split(',')
+        .filter_map(|part| {
+            let mut it = part.split(';');
+            let tag = it.next()?.trim();
+            let q = it
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (!tag.is_empty() && q > 0.0).then_some((q, tag))
+        })
+        .collect();
+    ranges.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+    ranges.iter().map(|r| r.1).collect::<Vec<_>>().join(",")
+}
+
 /// The language by its code, if the pages speak it (`fr`, `fr-CA`, `FR` → French).
 pub fn by_code(code: &str) -> Option<&'static Lang> {
     let primary = code
@@ -212,7 +237,7 @@ pub fn negotiate(
         return (l, true);
     }
     if let Some(h) = accept_language {
-        let requested = fluent_langneg::accepted_languages::parse(h);
+        let requested = fluent_langneg::accepted_languages::parse(&by_quality(h));
         let available: Vec<LanguageIdentifier> = LANGS.iter().map(Lang::langid).collect();
         let chosen = fluent_langneg::negotiate_languages(
             &requested,
