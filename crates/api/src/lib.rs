@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)] // ApiError carries the whole problem body; rare path.
 
 pub mod extract;
+pub mod ops;
 pub mod problem;
 pub mod ratelimit;
 mod routes;
@@ -15,7 +16,6 @@ mod routes;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use axum::Router;
 use sea_orm::DatabaseConnection;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -37,6 +37,8 @@ pub struct AppState {
     pub registrar: Arc<convene_domain::registrations::batcher::Registrar>,
     /// Per-IP limits of the public registration endpoints.
     pub rate_limits: ratelimit::RateLimits,
+    /// Health, readiness and metrics settings (see [`ops`]).
+    pub ops: Arc<ops::Ops>,
 }
 
 impl AppState {
@@ -54,7 +56,14 @@ impl AppState {
             exports: Default::default(),
             registrar,
             rate_limits,
+            ops: Default::default(),
         }
+    }
+
+    /// The same state with these operations settings (readiness checks, `/metrics`).
+    pub fn with_ops(mut self, ops: ops::Ops) -> Self {
+        self.ops = Arc::new(ops);
+        self
     }
 }
 
@@ -115,11 +124,13 @@ fn api(state: Option<AppState>) -> OpenApiRouter<AppState> {
         .merge(routes::notifications::router())
 }
 
-/// Builds the whole router: `/healthz`, `/api/v1/…`, `/api/v1/openapi.json`, `/api/v1/docs/`.
+/// Builds the whole router: `/healthz`, `/readyz`, `/metrics` ([`ops`]), `/api/v1/…`,
+/// `/api/v1/openapi.json`, `/api/v1/docs/`.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api(Some(state.clone())).split_for_parts();
+    let ops_state = state.ops.clone();
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(ops::router(state.clone()))
         .nest("/api/v1", api.with_state(state))
         .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi))
         .fallback(|| async {
@@ -142,7 +153,10 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(problem::ApiError::internal())
         }))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            ops_state,
+            ops::observe,
+        ))
 }
 
 /// The OpenAPI document, as served.
