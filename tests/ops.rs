@@ -448,6 +448,80 @@ async fn request_ids_reach_responses_problems_and_json_logs() {
 }
 
 // ---------------------------------------------------------------------------------------
+// 8. Compression and caching of exports
+
+/// Answers are compressed with gzip or brotli when the client accepts it (and decode to
+/// the identity body); public exports let shared caches keep them when the caller is
+/// anonymous, and only private caches otherwise.
+#[tokio::test]
+async fn exports_are_compressed_and_cacheable_by_shared_caches() {
+    use std::io::Read as _;
+    let server = common::Server::start().await;
+    let token = forum(&server, 10).await;
+    let url = server.url("/api/v1/forums/ops-2030/schedule.json");
+    let identity = server.client.get(&url).send().await.unwrap();
+    assert_eq!(identity.status(), 200);
+    assert!(identity.headers().get("content-encoding").is_none());
+    assert_eq!(identity.headers()["cache-control"], "public, max-age=60");
+    let plain = identity.bytes().await.unwrap();
+
+    let gz = server
+        .client
+        .get(&url)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert!(gz.headers()["vary"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase()
+        .contains("accept-encoding"));
+    let gz = gz.bytes().await.unwrap();
+    assert!(gz.len() < plain.len(), "{} vs {}", gz.len(), plain.len());
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut out)
+        .unwrap();
+    assert_eq!(out, plain);
+
+    let br = server
+        .client
+        .get(&url)
+        .header("accept-encoding", "br;q=1, gzip;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+    let br = br.bytes().await.unwrap();
+    let mut out = Vec::new();
+    brotli::Decompressor::new(&br[..], 4096)
+        .read_to_end(&mut out)
+        .unwrap();
+    assert_eq!(out, plain);
+
+    // An organizer's request (it could see a draft) stays out of shared caches.
+    let res = server
+        .client
+        .get(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["cache-control"], "private, no-cache");
+    // API error answers are compressed too when large enough, and problems stay readable.
+    let res = server
+        .client
+        .get(server.url("/api/v1/forums/no-such-forum"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+// ---------------------------------------------------------------------------------------
 // 5. SIGTERM
 
 fn sigterm(pid: u32) {

@@ -337,6 +337,25 @@ pub async fn observe(State(ops): State<Arc<Ops>>, mut req: Request, next: Next) 
     res
 }
 
+/// How long shared caches (a CDN, a reverse proxy) may serve a public export without
+/// asking again, seconds.
+pub const PUBLIC_EXPORT_MAX_AGE_SECS: u32 = 60;
+
+/// `Cache-Control` of a public export (schedules, public signature lists): for an
+/// anonymous caller — whose answer is the same for everyone — `public,
+/// max-age=`[`PUBLIC_EXPORT_MAX_AGE_SECS`], so that a CDN may keep and share it (ETags
+/// make the revalidation cheap); for an authenticated caller `private, no-cache` (an
+/// organizer may see a draft, which must not land in a shared cache; RFC 9111 §5.2.2).
+pub fn export_cache_control(caller: &convene_domain::accounts::Caller) -> HeaderValue {
+    match caller {
+        convene_domain::accounts::Caller::Anonymous => {
+            HeaderValue::from_str(&format!("public, max-age={PUBLIC_EXPORT_MAX_AGE_SECS}"))
+                .expect("ascii")
+        }
+        _ => HeaderValue::from_static("private, no-cache"),
+    }
+}
+
 /// A route template as a label value, with parameters written `:name` (and `*rest`)
 /// instead of axum's `{name}` (`{*rest}`): the same template, in the form that common
 /// parsers of the text format and log tools take without escaping braces.
