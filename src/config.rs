@@ -29,6 +29,90 @@ pub struct Config {
     pub registration: RegistrationConfig,
     /// `[rate_limit]`.
     pub rate_limit: RateLimitConfig,
+    /// `[logging]`.
+    #[serde(default)]
+    pub logging: LoggingConfig,
+    /// `[metrics]`.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// `[logging]`: where the level comes from is `CONVENE_LOG` (a tracing filter such as
+/// `info` or `debug,sqlx=warn`); this section says how lines look.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LoggingConfig {
+    /// `text` (human-readable, the default) or `json` (one JSON object per line, with the
+    /// fields of the current request's span: `request_id`, `method`, `route`).
+    #[serde(default)]
+    pub format: LogFormat,
+    /// One `info` line per HTTP request: method, route template (never the raw URL, whose
+    /// query may hold a token), status, duration, request id.
+    #[serde(default = "yes")]
+    pub access_log: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        LoggingConfig {
+            format: LogFormat::default(),
+            access_log: true,
+        }
+    }
+}
+
+/// The shape of log lines (`logging.format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// tracing-subscriber's human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (tracing-subscriber's JSON formatter).
+    Json,
+}
+
+/// `[metrics]`: Prometheus `/metrics`. It is served when `listen` or `token` is set:
+/// on its own address (`listen`, no token needed: reachable only by who reaches that
+/// address), and/or on the main listener behind `Authorization: Bearer <token>`.
+/// With neither, no recorder runs and `/metrics` answers 404.
+#[derive(Clone, Default, Deserialize)]
+pub struct MetricsConfig {
+    /// Socket address of a separate listener serving only `GET /metrics`, e.g.
+    /// `127.0.0.1:9464` (`:0` = any free port, printed as `metrics at http://…/metrics`).
+    /// Empty: none. `convene worker` serves its metrics only there.
+    #[serde(default)]
+    pub listen: String,
+    /// Bearer token that opens `/metrics` on the main listener. Empty: not served there.
+    /// Never printed.
+    #[serde(default)]
+    pub token: String,
+}
+
+impl MetricsConfig {
+    /// Whether this process records and serves metrics at all.
+    pub fn enabled(&self) -> bool {
+        !self.listen.is_empty() || !self.token.is_empty()
+    }
+}
+
+impl std::fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig")
+            .field("listen", &self.listen)
+            .field(
+                "token",
+                &if self.token.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
+            .finish()
+    }
 }
 
 /// `[registration]`.
@@ -61,6 +145,14 @@ pub struct DatabaseConfig {
     pub url: String,
     /// Pool size.
     pub max_connections: u32,
+    /// How long a request waits for a pooled connection (including reconnecting to a
+    /// database that is down) before it is answered 503 with `Retry-After`, seconds.
+    #[serde(default = "default_acquire_timeout")]
+    pub acquire_timeout_secs: u64,
+}
+
+fn default_acquire_timeout() -> u64 {
+    convene_domain::db::DEFAULT_ACQUIRE_TIMEOUT_SECS
 }
 
 impl std::fmt::Debug for DatabaseConfig {
@@ -68,6 +160,7 @@ impl std::fmt::Debug for DatabaseConfig {
         f.debug_struct("DatabaseConfig")
             .field("url", &redact_url(&self.url))
             .field("max_connections", &self.max_connections)
+            .field("acquire_timeout_secs", &self.acquire_timeout_secs)
             .finish()
     }
 }
@@ -98,6 +191,14 @@ pub struct HttpConfig {
     /// fail across a restart or between processes).
     #[serde(default)]
     pub page_secret: Option<String>,
+    /// After SIGTERM (or Ctrl-C), how long `serve` waits for the requests in flight
+    /// before it closes the remaining connections, seconds.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace_secs: u64,
+}
+
+fn default_grace() -> u64 {
+    30
 }
 
 /// Loads the configuration: defaults, then `file` (if any), then the environment.

@@ -3,8 +3,11 @@
 
 mod config;
 
+use std::future::IntoFuture;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -111,26 +114,43 @@ enum AdminCommand {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Logs go to stderr: `CONVENE_LOG` is the filter (default `info,sqlx=warn,sea_orm=warn`),
+/// `logging.format` the shape (text or JSON lines with the current span's fields).
+fn init_logging(cfg: &config::LoggingConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CONVENE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    use std::io::IsTerminal as _;
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match cfg.format {
+        config::LogFormat::Text => fmt.init(),
+        config::LogFormat::Json => fmt
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CONVENE_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn")
-            }),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     let cfg = config::load(cli.config.as_deref()).context("reading the configuration")?;
+    init_logging(&cfg.logging);
     let command = cli.command.unwrap_or(Command::Serve {
         no_worker: false,
         demo: false,
     });
     convene_domain::declarations::configure(cfg.declarations.clone());
-    let db = convene_domain::db::connect(&cfg.database.url, cfg.database.max_connections)
-        .await
-        .with_context(|| format!("connecting to {}", config::redact_url(&cfg.database.url)))?;
+    let db = convene_domain::db::connect_with(
+        &cfg.database.url,
+        cfg.database.max_connections,
+        std::time::Duration::from_secs(cfg.database.acquire_timeout_secs.max(1)),
+    )
+    .await
+    .with_context(|| format!("connecting to {}", config::redact_url(&cfg.database.url)))?;
     match command {
         Command::Serve { no_worker, demo } => {
             migrate(&db).await?;
@@ -151,6 +171,16 @@ async fn main() -> Result<()> {
                     "the database schema is not up to date ({} migration(s) pending): run `convene migrate` first",
                     pending.len()
                 );
+            }
+            if cfg.metrics.enabled() {
+                anyhow::ensure!(
+                    !cfg.metrics.listen.is_empty(),
+                    "`convene worker` serves /metrics only on metrics.listen (it has no HTTP listener); set it"
+                );
+                let m =
+                    convene_api::ops::Metrics::install(db.clone(), cfg.database.max_connections)
+                        .map_err(|e| anyhow::anyhow!("installing the metrics recorder: {e}"))?;
+                spawn_metrics_listener(&cfg.metrics.listen, m).await?;
             }
             convene_notifier::run(
                 db,
@@ -282,10 +312,85 @@ async fn verify_ledger(
     Ok(())
 }
 
+/// Key of the PostgreSQL advisory lock held while migrating ("convene" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x636f_6e76_656e_65;
+
+/// Applies pending migrations, once even when several processes start together: on
+/// PostgreSQL under the session advisory lock [`MIGRATION_LOCK_KEY`]
+/// (`pg_advisory_lock`, held on a connection of its own outside the pool, so a
+/// one-connection pool still works, and released by PostgreSQL if the process dies); on
+/// SQLite under an exclusive lock of the file `<database>.migrate-lock` beside the
+/// database. Whoever gets the lock second finds nothing pending.
 async fn migrate(db: &DatabaseConnection) -> Result<()> {
-    convene_migrations::Migrator::up(db, None)
+    use sqlx::Connection as _;
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let opts = db.get_postgres_connection_pool().connect_options();
+            let mut lock = sqlx::PgConnection::connect_with(&opts)
+                .await
+                .context("opening the migration lock connection")?;
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(MIGRATION_LOCK_KEY)
+                .execute(&mut lock)
+                .await
+                .context("taking the migration lock")?;
+            let res = convene_migrations::Migrator::up(db, None).await;
+            let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(MIGRATION_LOCK_KEY)
+                .execute(&mut lock)
+                .await;
+            let _ = lock.close().await;
+            res.context("applying migrations")
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let file = db.get_sqlite_connection_pool().connect_options();
+            let path = file.get_filename().to_owned();
+            let _lock = if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+                None
+            } else {
+                let mut lock_path = path.into_os_string();
+                lock_path.push(".migrate-lock");
+                let f = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+                    let f = std::fs::OpenOptions::new()
+                        .create(true)
+                        .truncate(false)
+                        .write(true)
+                        .open(&lock_path)?;
+                    f.lock()?;
+                    Ok(f)
+                })
+                .await?
+                .context("taking the migration lock file")?;
+                Some(f)
+            };
+            convene_migrations::Migrator::up(db, None)
+                .await
+                .context("applying migrations")
+        }
+        _ => convene_migrations::Migrator::up(db, None)
+            .await
+            .context("applying migrations"),
+    }
+}
+
+/// Serves `GET /metrics` on `listen` (a separate address: no token there) and prints
+/// `metrics at http://ADDR/metrics`.
+async fn spawn_metrics_listener(
+    listen: &str,
+    m: std::sync::Arc<convene_api::ops::Metrics>,
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .context("applying migrations")
+        .with_context(|| format!("metrics.listen: listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, convene_api::ops::metrics_router(m)).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    println!("metrics at http://{addr}/metrics");
+    std::io::stdout().flush().ok();
+    Ok(())
 }
 
 async fn publish_forum(db: &DatabaseConnection, id: uuid::Uuid) -> Result<()> {
@@ -340,8 +445,12 @@ async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -
         .with_context(|| format!("listening on {}", cfg.http.listen))?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // The embedded worker's liveness for /readyz: false once its task ends (returned,
+    // failed to start, or panicked).
+    let worker_alive = Arc::new(AtomicBool::new(with_worker));
     let worker = with_worker.then(|| {
         let mut rx = stop_rx.clone();
+        let alive = AliveWhileRunning(worker_alive.clone());
         let (db, mail, wcfg, base) = (
             db.clone(),
             cfg.mail.clone(),
@@ -349,6 +458,7 @@ async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -
             cfg.http.public_base_url.clone(),
         );
         tokio::spawn(async move {
+            let _alive = alive;
             let res = convene_notifier::run(db, mail, wcfg, base, async move {
                 let _ = rx.wait_for(|s| *s).await;
             })
@@ -366,6 +476,25 @@ async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -
     let key_purge = registrar.spawn_key_purge(std::time::Duration::from_secs(
         cfg.registration.idempotency_purge_interval_seconds,
     ));
+    let metrics = if cfg.metrics.enabled() {
+        Some(
+            convene_api::ops::Metrics::install(db.clone(), cfg.database.max_connections)
+                .map_err(|e| anyhow::anyhow!("installing the metrics recorder: {e}"))?,
+        )
+    } else {
+        None
+    };
+    let ops = convene_api::ops::Ops {
+        migrations: convene_migrations::Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect(),
+        worker: with_worker.then(|| worker_alive.clone()),
+        metrics: metrics.clone(),
+        metrics_token_sha256: None,
+        access_log: cfg.logging.access_log,
+    }
+    .with_metrics_token(&cfg.metrics.token);
     let app = convene_api::router(
         convene_api::AppState::new(
             db,
@@ -376,23 +505,60 @@ async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -
                 cfg.rate_limit.resend_link,
             ),
         )
-        .with_page_secret(cfg.http.page_secret.as_deref()),
+        .with_page_secret(cfg.http.page_secret.as_deref())
+        .with_ops(ops),
     );
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
+    if let (Some(m), false) = (metrics, cfg.metrics.listen.is_empty()) {
+        spawn_metrics_listener(&cfg.metrics.listen, m).await?;
+    }
     tracing::info!(%addr, worker = with_worker, "convene serving");
-    axum::serve(
+
+    // SIGTERM/Ctrl-C: stop accepting, let the requests in flight (and so the registration
+    // batches they wait for) finish — for at most `http.shutdown_grace_secs` — then stop
+    // the worker, which finishes its sends and releases the rows it holds.
+    let (signalled_tx, signalled_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new connections; finishing the requests in flight");
+        let _ = signalled_tx.send(true);
+    });
+    let signalled = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let grace = std::time::Duration::from_secs(cfg.http.shutdown_grace_secs);
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(signalled(signalled_rx.clone()));
+    tokio::select! {
+        res = server.into_future() => res?,
+        _ = async {
+            signalled(signalled_rx).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; closing them");
+        }
+    }
     key_purge.abort();
     let _ = stop_tx.send(true);
     if let Some(w) = worker {
         let _ = w.await;
     }
+    tracing::info!("convene stopped");
     Ok(())
+}
+
+/// Sets its flag to `false` when dropped: held by the embedded worker's task, so the flag
+/// says whether that task still runs (also after a panic).
+struct AliveWhileRunning(Arc<AtomicBool>);
+
+impl Drop for AliveWhileRunning {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 async fn shutdown_signal() {

@@ -14,7 +14,8 @@ async fn serves_healthz_and_openapi() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(res.text().await.unwrap().trim(), "ok");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
 
     let res = server
         .client

@@ -362,6 +362,27 @@ impl Server {
         stdout
     }
 
+    /// The server process's id (to signal it, e.g. SIGTERM).
+    pub fn child_id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the server process to exit by itself (after a signal); panics after
+    /// `timeout`, killing it.
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let t0 = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if t0.elapsed() > timeout {
+                let _ = self.child.kill();
+                panic!("the server did not exit within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Creates an organizer account and returns its API token (`cvn_org_…`).
     pub fn organizer_token(&self, email: &str) -> String {
         let stdout = self.run_cli_ok(&["admin", "create-organizer", "--email", email]);

@@ -10,6 +10,7 @@
 pub mod extract;
 pub mod limits;
 pub mod pages;
+pub mod ops;
 pub mod problem;
 pub mod ratelimit;
 mod routes;
@@ -17,7 +18,6 @@ mod routes;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use axum::Router;
 use sea_orm::DatabaseConnection;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -41,6 +41,8 @@ pub struct AppState {
     pub rate_limits: ratelimit::RateLimits,
     /// The public pages' CSRF key and rendered programme days.
     pub pages: Arc<pages::PagesState>,
+    /// Health, readiness and metrics settings (see [`ops`]).
+    pub ops: Arc<ops::Ops>,
 }
 
 impl AppState {
@@ -58,7 +60,14 @@ impl AppState {
             registrar,
             rate_limits,
             pages: Arc::new(pages::PagesState::default()),
+            ops: Default::default(),
         }
+    }
+
+    /// The same state with these operations settings (readiness checks, `/metrics`).
+    pub fn with_ops(mut self, ops: ops::Ops) -> Self {
+        self.ops = Arc::new(ops);
+        self
     }
 
     /// Signs the pages' CSRF tokens with a key derived from `secret` (`http.page_secret`;
@@ -139,14 +148,16 @@ fn api(state: Option<AppState>) -> OpenApiRouter<AppState> {
         ))
 }
 
-/// Builds the whole router: `/healthz`, `/api/v1/…`, `/api/v1/openapi.json`, `/api/v1/docs/`,
-/// and the public pages (`/`, `/forums/…`, `/assets/…`; see [`pages`]). An unknown path
-/// under `/api/` is a problem+json 404, any other an HTML 404 page.
+/// Builds the whole router: `/healthz`, `/readyz`, `/metrics` ([`ops`]), `/api/v1/…`,
+/// `/api/v1/openapi.json`, `/api/v1/docs/`, and the public pages (`/`, `/forums/…`,
+/// `/assets/…`; see [`pages`]). An unknown path under `/api/` is a problem+json 404, any
+/// other an HTML 404 page.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api(Some(state.clone())).split_for_parts();
     let links = state.links.clone();
+    let ops_state = state.ops.clone();
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(ops::router(state.clone()))
         .nest("/api/v1", api.with_state(state.clone()))
         .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi))
         .merge(pages::router(state))
@@ -177,7 +188,17 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(problem::ApiError::internal())
         }))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // gzip and brotli (tower-http) for every answer the client accepts them for, at
+        // quality 4 of both: most of the size gain at a small share of the CPU of the
+        // maximum (brotli 11 would take tens of ms for a large schedule).
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .quality(tower_http::CompressionLevel::Precise(4)),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            ops_state,
+            ops::observe,
+        ))
 }
 
 /// The OpenAPI document, as served.

@@ -43,6 +43,9 @@ pub struct Problem {
     /// The current ETag, on 412.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_etag: Option<String>,
+    /// The request's id (its `X-Request-Id`, given or made), to quote to an operator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// An error on its way out as a problem response.
@@ -67,6 +70,7 @@ impl ApiError {
                 max_body_bytes: None,
                 conflicting_session: None,
                 current_etag: None,
+                request_id: None,
             },
         }
     }
@@ -170,18 +174,11 @@ impl From<Error> for ApiError {
             )
             .with_errors(vec![FieldError::new(e.location, e.message)]),
             Error::Db(e) => {
-                tracing::error!(error = %e, "database error");
-                if matches!(
-                    e,
-                    sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
-                ) {
-                    ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "unavailable",
-                        "Service unavailable",
-                        "the database is unavailable; try again",
-                    )
+                if convene_domain::db::is_unavailable(&e) {
+                    tracing::warn!(error = %e, "database unavailable");
+                    ApiError::unavailable()
                 } else {
+                    tracing::error!(error = %e, "database error");
                     ApiError::internal()
                 }
             }
@@ -226,7 +223,22 @@ fn conflict_title(kind: &str) -> &'static str {
     }
 }
 
+/// `Retry-After` of a 503 (seconds): about the time a restarting PostgreSQL needs, and
+/// at least the pool's acquire timeout is spent before a 503 anyway.
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u32 = 5;
+
 impl ApiError {
+    /// 503 `/problems/unavailable` (the database cannot be reached right now), sent with
+    /// `Retry-After` ([`RETRY_AFTER_UNAVAILABLE_SECS`]).
+    pub fn unavailable() -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            "the database is unavailable; try again shortly",
+        )
+    }
+
     /// The opaque 500.
     pub fn internal() -> Self {
         ApiError::new(
@@ -239,8 +251,19 @@ impl ApiError {
 }
 
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
+        if self.problem.request_id.is_none() {
+            self.problem.request_id = crate::ops::current_request_id().map(|id| id.to_string());
+        }
         let mut res = (self.status, axum::Json(self.problem)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE
+            && !res.headers().contains_key(header::RETRY_AFTER)
+        {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(RETRY_AFTER_UNAVAILABLE_SECS),
+            );
+        }
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

@@ -424,6 +424,11 @@ pub async fn run(
     let mut exhausted = false;
     let mut to_release = Vec::new();
     let mut stopping = false;
+    // Claims that failed in a row (the database unreachable): the idle wait grows with
+    // them (see `claim_backoff`), so a worker does not hammer a database that is down.
+    let mut claim_failures: u32 = 0;
+    // The LISTEN connection broke: open a new one after the next successful claim.
+    let mut relisten = false;
     // Leases of the rows held (queued, in flight or awaiting their mark) are renewed
     // every `beat`.
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
@@ -455,6 +460,20 @@ pub async fn run(
         }
         if tasks.is_empty() && queue.is_empty() && claiming.is_none() {
             // Idle: nothing claimed, nothing in flight.
+            if claim_failures > 0 {
+                // Backing off: only the timer or shutdown ends the wait.
+                let wait = claim_backoff(poll, claim_failures);
+                tokio::select! {
+                    _ = &mut shutdown => stopping = true,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                exhausted = false;
+                continue;
+            }
+            if relisten && listener.is_none() {
+                listener = pg_listener(&ctx.db).await;
+                relisten = false;
+            }
             tokio::select! {
                 _ = &mut shutdown => stopping = true,
                 _ = tokio::time::sleep(poll) => {}
@@ -464,7 +483,9 @@ pub async fn run(
                 }
                 ok = recv(&mut listener) => {
                     if !ok {
+                        tracing::warn!("the LISTEN connection broke; polling until the next successful claim");
                         listener = None;
+                        relisten = true;
                     }
                 }
             }
@@ -482,6 +503,10 @@ pub async fn run(
                 claiming = None;
                 match claimed {
                     Ok(Ok(rows)) => {
+                        if claim_failures > 0 {
+                            tracing::info!(failures = claim_failures, "claiming works again");
+                            claim_failures = 0;
+                        }
                         exhausted = (rows.len() as u64) < limit;
                         if !rows.is_empty() {
                             tracing::debug!(rows = rows.len(), "claimed");
@@ -495,7 +520,13 @@ pub async fn run(
                         }
                     }
                     Ok(Err(e)) => {
-                        tracing::warn!(error = %e, "claiming notifications failed; retrying");
+                        claim_failures = claim_failures.saturating_add(1);
+                        tracing::warn!(
+                            error = %e,
+                            failures = claim_failures,
+                            retry_in_ms = claim_backoff(poll, claim_failures).as_millis() as u64,
+                            "claiming notifications failed; backing off"
+                        );
                         exhausted = true;
                     }
                     Err(e) => {
@@ -550,6 +581,16 @@ pub async fn run(
     tracing::info!("notification worker stopped");
     Ok(())
 }
+
+/// The idle wait after `failures` failed claims in a row: the poll interval doubled per
+/// failure, at most [`CLAIM_BACKOFF_MAX`].
+fn claim_backoff(poll: Duration, failures: u32) -> Duration {
+    poll.saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(CLAIM_BACKOFF_MAX)
+}
+
+/// The longest wait between claims while the database keeps failing.
+const CLAIM_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 async fn pg_listener(db: &DatabaseConnection) -> Option<sqlx::postgres::PgListener> {
     if db.get_database_backend() != DbBackend::Postgres {
@@ -619,6 +660,8 @@ async fn deliver(ctx: &Ctx, held: &Held, row: Notification) -> Outcome {
             },
             Ok(reminders::Verdict::Stale(why)) => {
                 tracing::info!(id = %row.id, kind = %row.kind, reason = %why, "reminder cancelled");
+                metrics::counter!("convene_notifications_deliveries_total", "result" => "cancelled")
+                    .increment(1);
                 if let Err(e) =
                     notifications::mark_cancelled(&ctx.db, row.id, &ctx.owner, &why).await
                 {
@@ -639,7 +682,16 @@ async fn deliver(ctx: &Ctx, held: &Held, row: Notification) -> Outcome {
         Ok(r) => match ctx.renderer.message(&row, &r) {
             // Checked again at the last moment: the reminder check may have taken a while.
             Ok(_) if held.check(row.id, margin) == Lease::Gone => return Outcome::Untried(row.id),
-            Ok(m) => ctx.transport.send(&row, m).await,
+            Ok(m) => {
+                let started = std::time::Instant::now();
+                let res = ctx.transport.send(&row, m).await;
+                metrics::histogram!(
+                    "convene_mail_send_seconds",
+                    "result" => if res.is_ok() { "accepted" } else { "failed" }
+                )
+                .record(started.elapsed().as_secs_f64());
+                res
+            }
             Err(e) => Err(SendError::Permanent(e)),
         },
         Err(e) => Err(SendError::Permanent(e)),
@@ -647,6 +699,8 @@ async fn deliver(ctx: &Ctx, held: &Held, row: Notification) -> Outcome {
     match outcome {
         Ok(()) => {
             tracing::debug!(id = %row.id, kind = %row.kind, "sent");
+            metrics::counter!("convene_notifications_deliveries_total", "result" => "sent")
+                .increment(1);
             return Outcome::Sent(row.id);
         }
         Err(SendError::Temporary(e)) => {
@@ -664,11 +718,19 @@ async fn fail(ctx: &Ctx, row: &Notification, error: &str, dead: bool) {
             + chrono::Duration::from_std(backoff(&ctx.cfg, row.attempts))
                 .unwrap_or_else(|_| chrono::Duration::seconds(60))
     });
+    // The relay's words may quote the recipient's address: they go to the row's
+    // `last_error` (organizers see it) and to debug logs only.
+    tracing::debug!(id = %row.id, error, "delivery failed");
     if dead {
-        tracing::warn!(id = %row.id, kind = %row.kind, attempts = row.attempts, error, "notification dead");
+        tracing::warn!(id = %row.id, kind = %row.kind, attempts = row.attempts, "notification dead");
     } else {
-        tracing::info!(id = %row.id, kind = %row.kind, attempts = row.attempts, error, retry_at = ?retry_at, "notification will be retried");
+        tracing::info!(id = %row.id, kind = %row.kind, attempts = row.attempts, retry_at = ?retry_at, "notification will be retried");
     }
+    metrics::counter!(
+        "convene_notifications_deliveries_total",
+        "result" => if dead { "dead" } else { "retry" }
+    )
+    .increment(1);
     if let Err(e) = notifications::mark_failed(&ctx.db, row.id, &ctx.owner, error, retry_at).await {
         tracing::warn!(id = %row.id, error = %e, "recording the failure failed; the lease will expire");
     }
@@ -677,6 +739,16 @@ async fn fail(ctx: &Ctx, row: &Notification, error: &str, dead: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claim_backoff_doubles_and_caps() {
+        let poll = Duration::from_millis(1000);
+        assert_eq!(claim_backoff(poll, 1), Duration::from_secs(1));
+        assert_eq!(claim_backoff(poll, 2), Duration::from_secs(2));
+        assert_eq!(claim_backoff(poll, 4), Duration::from_secs(8));
+        assert_eq!(claim_backoff(poll, 6), CLAIM_BACKOFF_MAX);
+        assert_eq!(claim_backoff(poll, u32::MAX), CLAIM_BACKOFF_MAX);
+    }
 
     #[test]
     fn backoff_grows_with_jitter_and_caps() {

@@ -399,6 +399,10 @@ async fn export_csv(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/csv; charset=utf-8"),
     );
+    h.insert(
+        header::CACHE_CONTROL,
+        crate::ops::export_cache_control(&caller),
+    );
     Ok((h, signatures::to_csv(&items)))
 }
 
@@ -411,9 +415,14 @@ async fn export_json(
     Auth(caller): Auth,
     Path((slug, decl)): Path<(String, String)>,
     Query(q): Query<PublicQuery>,
-) -> ApiResult<axum::Json<Vec<PublicSignature>>> {
-    Ok(axum::Json(
-        signatures::public_export(&s.db, &caller, &slug, &decl, q).await?,
+) -> ApiResult<impl IntoResponse> {
+    let items = signatures::public_export(&s.db, &caller, &slug, &decl, q).await?;
+    Ok((
+        [(
+            header::CACHE_CONTROL,
+            crate::ops::export_cache_control(&caller),
+        )],
+        axum::Json(items),
     ))
 }
 

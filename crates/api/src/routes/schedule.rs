@@ -81,7 +81,10 @@ async fn export(
         header::ETAG,
         HeaderValue::from_str(&tag).expect("ascii tag"),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::CACHE_CONTROL,
+        crate::ops::export_cache_control(caller),
+    );
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

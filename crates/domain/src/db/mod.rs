@@ -5,7 +5,9 @@
 mod connect;
 pub mod nodelay;
 
-pub use connect::{connect, SQLITE_BUSY_TIMEOUT_SECS};
+pub use connect::{
+    connect, connect_with, is_unavailable, DEFAULT_ACQUIRE_TIMEOUT_SECS, SQLITE_BUSY_TIMEOUT_SECS,
+};
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,

@@ -194,6 +194,9 @@ pub async fn append(
     }
     .insert(txn)
     .await?;
+    // Prometheus counter (README "Metrics"); counted in the transaction, so a rolled-back
+    // append counts too.
+    metrics::counter!("convene_ledger_appends_total", "kind" => kind.to_owned()).increment(1);
     declaration::Entity::update_many()
         .col_expr(
             declaration::Column::LedgerLength,

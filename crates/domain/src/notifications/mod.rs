@@ -23,6 +23,7 @@
 
 pub mod entity;
 pub mod reminders;
+pub mod stats;
 
 use std::sync::OnceLock;
 

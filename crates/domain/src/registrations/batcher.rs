@@ -70,6 +70,10 @@ fn copy_err(e: &Error) -> Error {
         },
         Error::Unauthenticated => Error::Unauthenticated,
         Error::Forbidden(w) => Error::Forbidden(w),
+        // Keeps "the database is unavailable" recognisable (503 + Retry-After, not 500).
+        Error::Db(d) if crate::db::is_unavailable(d) => Error::Db(DbErr::ConnectionAcquire(
+            sea_orm::ConnAcquireErr::ConnectionClosed,
+        )),
         other => Error::Db(DbErr::Custom(other.to_string())),
     }
 }
@@ -194,10 +198,31 @@ fn spawn_worker(
             let (prepared, replies): (Vec<_>, Vec<_>) =
                 jobs.into_iter().map(|j| (j.prepared, j.reply)).unzip();
             let n = prepared.len();
-            match register_batch(&db, forum_id, prepared.clone(), ttl).await {
+            // Metrics (Prometheus, see README "Metrics"): requests per group commit and
+            // the time of the whole transaction, commit included.
+            metrics::histogram!("convene_registration_batch_size").record(n as f64);
+            let started = std::time::Instant::now();
+            let res = register_batch(&db, forum_id, prepared.clone(), ttl).await;
+            metrics::histogram!(
+                "convene_registration_batch_seconds",
+                "result" => if res.is_ok() { "committed" } else { "failed" }
+            )
+            .record(started.elapsed().as_secs_f64());
+            match res {
                 Ok(results) => {
                     for (reply, r) in replies.into_iter().zip(results) {
                         let _ = reply.send(r);
+                    }
+                }
+                // The database is down: every caller hears it at once (503); retrying
+                // one by one would make each of them wait for the pool again.
+                Err(Error::Db(ref d)) if crate::db::is_unavailable(d) => {
+                    tracing::warn!(error = %d, batch = n, "registration batch failed: database unavailable");
+                    let e = Error::Db(DbErr::ConnectionAcquire(
+                        sea_orm::ConnAcquireErr::ConnectionClosed,
+                    ));
+                    for reply in replies {
+                        let _ = reply.send(Err(copy_err(&e)));
                     }
                 }
                 Err(e @ Error::Db(_)) if n > 1 => {
