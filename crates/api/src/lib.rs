@@ -9,8 +9,8 @@
 
 pub mod extract;
 pub mod limits;
-pub mod pages;
 pub mod ops;
+pub mod pages;
 pub mod problem;
 pub mod ratelimit;
 mod routes;

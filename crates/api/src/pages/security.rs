@@ -199,6 +199,12 @@ pub fn check(
         .get(header::ORIGIN)
         .map(|v| v.to_str().unwrap_or("null"))
     {
+        // A page sent with `Referrer-Policy: no-referrer` (the token pages) makes the
+        // browser write `Origin: null` on its own form POSTs (Fetch standard, "serializing
+        // a request origin"). Such a POST is ours when the browser's Fetch Metadata says so:
+        // `Sec-Fetch-Site` is a forbidden header name that no page can set
+        // (W3C Fetch Metadata Request Headers, section 2.4).
+        Some("null") if same_origin_fetch(headers) => {}
         Some(o) => {
             if !own(o) {
                 return Err(CsrfRefusal::ForeignOrigin);
@@ -225,6 +231,14 @@ pub fn check(
         Some(t) if well_formed_id(&id) && key.verify(&id, t) => Ok(()),
         _ => Err(CsrfRefusal::BadToken),
     }
+}
+
+/// Whether the browser marked the request as made by a page of this very origin
+/// (`Sec-Fetch-Site: same-origin`).
+fn same_origin_fetch(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"same-origin"))
 }
 
 /// `Set-Cookie` for `name=value` on `path`: `HttpOnly; SameSite=Strict`, `Secure` when the
@@ -303,6 +317,28 @@ mod tests {
         assert_eq!(
             check(&key, &null, &links, Some(&tok)),
             Err(CsrfRefusal::ForeignOrigin)
+        );
+        // `Origin: null` from another site (or a file) stays refused …
+        let null_cross = h(&[
+            ("cookie", &cookie),
+            ("origin", "null"),
+            ("sec-fetch-site", "cross-site"),
+        ]);
+        assert_eq!(
+            check(&key, &null_cross, &links, Some(&tok)),
+            Err(CsrfRefusal::ForeignOrigin)
+        );
+        // … while our own no-referrer page's POST (`Origin: null`, same-origin fetch)
+        // passes on its signed pair, and fails without it.
+        let null_own = h(&[
+            ("cookie", &cookie),
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
+        assert_eq!(check(&key, &null_own, &links, Some(&tok)), Ok(()));
+        assert_eq!(
+            check(&key, &null_own, &links, Some("forged")),
+            Err(CsrfRefusal::BadToken)
         );
         let referer = h(&[("cookie", &cookie), ("referer", "https://evil.example/x")]);
         assert_eq!(
