@@ -93,6 +93,11 @@ pub struct HttpConfig {
     pub listen: String,
     /// How clients reach this server.
     pub public_base_url: String,
+    /// Signs the public pages' CSRF tokens. Every process serving pages behind one name
+    /// must have the same; unset, each process draws a random key at start (forms then
+    /// fail across a restart or between processes).
+    #[serde(default)]
+    pub page_secret: Option<String>,
 }
 
 /// Loads the configuration: defaults, then `file` (if any), then the environment.

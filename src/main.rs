@@ -134,7 +134,9 @@ async fn main() -> Result<()> {
         Command::Serve { no_worker, demo } => {
             migrate(&db).await?;
             if demo {
-                load_demo(&db).await?;
+                let slug = load_demo(&db).await?;
+                let links = convene_domain::links::Links::new(&cfg.http.public_base_url)?;
+                println!("demo forum: {}", links.forum_url(&slug));
             }
             serve(db, cfg, !no_worker).await
         }
@@ -293,7 +295,8 @@ async fn publish_forum(db: &DatabaseConnection, id: uuid::Uuid) -> Result<()> {
     Ok(())
 }
 
-async fn load_demo(db: &DatabaseConnection) -> Result<()> {
+/// Loads the demo forum; returns its slug.
+async fn load_demo(db: &DatabaseConnection) -> Result<String> {
     let (f, report) =
         store::import_as_admin(db, DEMO_PROGRAMME, None, store::NewForumOptions::default())
             .await
@@ -309,7 +312,7 @@ async fn load_demo(db: &DatabaseConnection) -> Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("loading the demo declaration: {e}"))?;
     tracing::info!(forum = %f.slug, created = report.created, unchanged = report.unchanged, "demo forum loaded");
-    Ok(())
+    Ok(f.slug)
 }
 
 async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -> Result<()> {
@@ -318,6 +321,7 @@ async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -
             && cfg.registration.idempotency_purge_interval_seconds >= 1,
         "registration.idempotency_ttl_seconds and registration.idempotency_purge_interval_seconds must be at least 1"
     );
+    let links = convene_domain::links::Links::new(&cfg.http.public_base_url)?;
     let listener = tokio::net::TcpListener::bind(&cfg.http.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.http.listen))?;
@@ -341,7 +345,6 @@ async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -
             }
         })
     });
-    convene_domain::registrations::set_public_base_url(&cfg.http.public_base_url);
     let registrar = convene_domain::registrations::batcher::Registrar::new(
         db.clone(),
         cfg.registration.batching,
@@ -350,15 +353,18 @@ async fn serve(db: DatabaseConnection, cfg: config::Config, with_worker: bool) -
     let key_purge = registrar.spawn_key_purge(std::time::Duration::from_secs(
         cfg.registration.idempotency_purge_interval_seconds,
     ));
-    let app = convene_api::router(convene_api::AppState::new(
-        db,
-        cfg.http.public_base_url.clone(),
-        registrar,
-        convene_api::ratelimit::RateLimits::new(
-            cfg.rate_limit.registration,
-            cfg.rate_limit.resend_link,
-        ),
-    ));
+    let app = convene_api::router(
+        convene_api::AppState::new(
+            db,
+            links.clone(),
+            registrar,
+            convene_api::ratelimit::RateLimits::new(
+                cfg.rate_limit.registration,
+                cfg.rate_limit.resend_link,
+            ),
+        )
+        .with_page_secret(cfg.http.page_secret.as_deref()),
+    );
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
     tracing::info!(%addr, worker = with_worker, "convene serving");

@@ -521,10 +521,24 @@ async fn confirmation_link_valid_reused_wrong_declaration_expired_and_resend() {
         .0,
         404
     );
-    // The link itself (GET) confirms.
+    // A GET with the token only shows what it would confirm (GET never changes state:
+    // mail scanners fetch every link); the POST confirms.
     let (st, c, _) = get(
         &ctx,
         &d(&ctx, "gd", &format!("/signatures/confirm?token={tok}")),
+    )
+    .await;
+    assert_eq!(st, 200, "{c}");
+    assert_eq!(
+        (c["status"].as_str(), c["ledger_seq"].as_i64()),
+        (Some("pending"), None)
+    );
+    assert_eq!(get(&ctx, &d(&ctx, "gd", "/ledger")).await.1["length"], 0);
+    let (st, c, _) = post(
+        &ctx,
+        &d(&ctx, "gd", "/signatures/confirm"),
+        false,
+        json!({"token": tok}),
     )
     .await;
     assert_eq!(st, 200, "{c}");

@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)] // ApiError carries the whole problem body; rare path.
 
 pub mod extract;
+pub mod pages;
 pub mod problem;
 pub mod ratelimit;
 mod routes;
@@ -28,33 +29,43 @@ use utoipa_swagger_ui::SwaggerUi;
 pub struct AppState {
     /// The database pool.
     pub db: DatabaseConnection,
-    /// Public base URL of this server (e.g. `https://forum.example.org`), used in exported
-    /// links and iCalendar UIDs.
-    pub public_base_url: String,
+    /// Every public URL (pages, e-mailed links, exports, iCalendar UIDs), from
+    /// `http.public_base_url`.
+    pub links: convene_domain::links::Links,
     /// Rendered schedule exports, keyed by forum and format, tagged by versions.
     pub exports: Arc<routes::schedule::ExportCache>,
     /// Registrations go through it (group commit per forum, idempotency keys in flight).
     pub registrar: Arc<convene_domain::registrations::batcher::Registrar>,
     /// Per-IP limits of the public registration endpoints.
     pub rate_limits: ratelimit::RateLimits,
+    /// The public pages' CSRF key and rendered programme days.
+    pub pages: Arc<pages::PagesState>,
 }
 
 impl AppState {
-    /// State for a server on `db` reachable at `public_base_url`, with an empty export
-    /// cache.
+    /// State for a server on `db` reachable at `links`' base URL, with empty caches.
     pub fn new(
         db: DatabaseConnection,
-        public_base_url: String,
+        links: convene_domain::links::Links,
         registrar: Arc<convene_domain::registrations::batcher::Registrar>,
         rate_limits: ratelimit::RateLimits,
     ) -> Self {
         AppState {
             db,
-            public_base_url,
+            links,
             exports: Default::default(),
             registrar,
             rate_limits,
+            pages: Arc::new(pages::PagesState::default()),
         }
+    }
+
+    /// Signs the pages' CSRF tokens with a key derived from `secret` (`http.page_secret`;
+    /// every process serving pages must share it). Without it each process has its own
+    /// random key.
+    pub fn with_page_secret(mut self, secret: Option<&str>) -> Self {
+        self.pages = Arc::new(pages::PagesState::new(secret));
+        self
     }
 }
 
@@ -115,21 +126,31 @@ fn api(state: Option<AppState>) -> OpenApiRouter<AppState> {
         .merge(routes::notifications::router())
 }
 
-/// Builds the whole router: `/healthz`, `/api/v1/…`, `/api/v1/openapi.json`, `/api/v1/docs/`.
+/// Builds the whole router: `/healthz`, `/api/v1/…`, `/api/v1/openapi.json`, `/api/v1/docs/`,
+/// and the public pages (`/`, `/forums/…`, `/assets/…`; see [`pages`]). An unknown path
+/// under `/api/` is a problem+json 404, any other an HTML 404 page.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api(Some(state.clone())).split_for_parts();
+    let links = state.links.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .nest("/api/v1", api.with_state(state))
+        .nest("/api/v1", api.with_state(state.clone()))
         .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi))
-        .fallback(|| async {
-            problem::ApiError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "not-found",
-                "Not found",
-                "no such resource",
-            )
-        })
+        .merge(pages::router(state))
+        .fallback(
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
+                if uri.path().starts_with("/api/") {
+                    axum::response::IntoResponse::into_response(problem::ApiError::new(
+                        axum::http::StatusCode::NOT_FOUND,
+                        "not-found",
+                        "Not found",
+                        "no such resource",
+                    ))
+                } else {
+                    pages::not_found(&links, &uri, &headers)
+                }
+            },
+        )
         .method_not_allowed_fallback(|| async {
             problem::ApiError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,

@@ -13,6 +13,7 @@ pub mod db;
 pub mod declarations;
 pub mod error;
 pub mod forums;
+pub mod links;
 pub mod net;
 pub mod notifications;
 pub mod registrations;

@@ -103,12 +103,17 @@ pub struct Renderer {
     has: HashMap<String, bool>,
     host: String,
     from: Mailbox,
+    /// Places the links of outbox rows (paths, see `convene_domain::links`) under
+    /// `http.public_base_url`.
+    links: convene_domain::links::Links,
 }
 
 impl Renderer {
     /// Compiles every template. `public_base_url` gives the host of Message-IDs and UIDs;
     /// `from` is the `From:` mailbox. Errors: a bad `from` or base URL, a broken template.
     pub fn new(public_base_url: &str, from: &str) -> Result<Renderer, String> {
+        let links =
+            convene_domain::links::Links::new(public_base_url).map_err(|e| e.to_string())?;
         let host = url::Url::parse(public_base_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
@@ -163,6 +168,7 @@ impl Renderer {
             has,
             host,
             from,
+            links,
         })
     }
 
@@ -203,6 +209,14 @@ impl Renderer {
             Value::Object(o) => o.clone(),
             _ => return Err("data is not a JSON object".into()),
         };
+        // Links are stored as paths (`/forums/…?token=…`); the e-mail needs them absolute.
+        for (k, v) in ctx.iter_mut() {
+            if k.ends_with("_url") {
+                if let Some(link) = v.as_str() {
+                    *v = json!(self.links.absolute(link));
+                }
+            }
+        }
         let name = if row.recipient_name.trim().is_empty() {
             row.recipient_email.clone()
         } else {
@@ -250,9 +264,9 @@ impl Renderer {
                 )),
             );
         }
-        let action_url = data
+        let action_url = ctx
             .get("confirm_url")
-            .or_else(|| data.get("manage_url"))
+            .or_else(|| ctx.get("manage_url"))
             .and_then(Value::as_str)
             .map(str::to_owned);
         // Converted to template values once: every template below reads the same context
@@ -553,6 +567,18 @@ mod tests {
     /// Every kind in every language: its own subject (translated), the recipient's name
     /// (escaped in HTML), local times in the forum's zone, links, and a parseable .ics
     /// for mails about a session.
+    #[test]
+    fn links_stored_as_paths_become_absolute_page_links() {
+        let r = renderer();
+        let mut n = row("signature.confirm", "en");
+        n.data["confirm_url"] = json!("/forums/gzt/declarations/gd/confirm?token=cvn_sig_abc");
+        let m = r.render(&n).unwrap();
+        let want = "https://forum.example.org/forums/gzt/declarations/gd/confirm?token=cvn_sig_abc";
+        assert!(m.text.contains(want), "{}", m.text);
+        assert!(m.html.contains(&format!("href=\"{want}\"")), "{}", m.html);
+        assert!(!m.text.contains("/api/v1/"), "{}", m.text);
+    }
+
     #[test]
     fn every_kind_renders_in_every_language() {
         let r = renderer();

@@ -231,16 +231,7 @@ async fn sign_online(
     Json(input): Json<NewSignature>,
 ) -> ApiResult<impl IntoResponse> {
     let idem = idempotency(&s, key);
-    let signed = signatures::sign_online(
-        &s.db,
-        &caller,
-        &slug,
-        &decl,
-        input,
-        &s.public_base_url,
-        idem,
-    )
-    .await?;
+    let signed = signatures::sign_online(&s.db, &caller, &slug, &decl, input, idem).await?;
     Ok(answer(signed, StatusCode::ACCEPTED))
 }
 
@@ -287,11 +278,13 @@ struct TokenQuery {
     token: String,
 }
 
-/// Confirm a signature: the link e-mailed to the signatory. 404 for an unknown token or
-/// one of another declaration; 409 `already-confirmed`, `link-expired`.
+/// What a signatory token would confirm, read-only: the pending signature it belongs to.
+/// GET never changes state (mail scanners fetch every link), so this no longer confirms:
+/// confirm with `POST …/signatures/confirm` (the e-mailed link opens the confirmation
+/// page, whose button does that). 404 for an unknown token or one of another declaration.
 #[utoipa::path(get, path = "/forums/{slug}/declarations/{decl}/signatures/confirm", tag = "signatures",
     params(("slug" = String, Path), ("decl" = String, Path), TokenQuery),
-    responses((status = 200, body = SignatureView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = SignatureView), (status = 404, body = Problem)))]
 async fn confirm_get(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -299,7 +292,7 @@ async fn confirm_get(
     Query(q): Query<TokenQuery>,
 ) -> ApiResult<axum::Json<SignatureView>> {
     Ok(axum::Json(
-        signatures::confirm(&s.db, &caller, &slug, &decl, &q.token).await?,
+        signatures::by_signatory_token(&s.db, &caller, &slug, &decl, &q.token).await?,
     ))
 }
 
@@ -329,7 +322,7 @@ async fn resend(
     Path((slug, decl)): Path<(String, String)>,
     Json(b): Json<ResendBody>,
 ) -> ApiResult<impl IntoResponse> {
-    signatures::resend(&s.db, &caller, &slug, &decl, &b.email, &s.public_base_url).await?;
+    signatures::resend(&s.db, &caller, &slug, &decl, &b.email).await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(serde_json::json!({"status": "accepted"})),

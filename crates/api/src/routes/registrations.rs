@@ -155,9 +155,16 @@ async fn register(
 ) -> ApiResult<impl IntoResponse> {
     let prepared = registrations::prepare(&s.db, &slug, input, key).await?;
     Ok(match s.registrar.register(prepared).await? {
-        Outcome::Created(c) => (StatusCode::CREATED, axum::Json(*c)),
-        Outcome::Replayed(c) => (StatusCode::OK, axum::Json(*c)),
+        Outcome::Created(c) => (StatusCode::CREATED, axum::Json(absolute(&s, *c))),
+        Outcome::Replayed(c) => (StatusCode::OK, axum::Json(absolute(&s, *c))),
     })
+}
+
+/// The manage link of an answer, placed under `http.public_base_url` (the domain gives a
+/// path; see `convene_domain::links`).
+fn absolute(s: &AppState, mut c: RegistrationCreated) -> RegistrationCreated {
+    c.manage_url = s.links.absolute(&c.manage_url);
+    c
 }
 
 /// Body of `POST /forums/{slug}/registrations/resend-link`.
@@ -304,9 +311,10 @@ async fn rotate_token(
     Path((slug, id)): Path<(String, Uuid)>,
 ) -> ApiResult<axum::Json<RegistrationCreated>> {
     require_actor(&actor)?;
-    Ok(axum::Json(
+    Ok(axum::Json(absolute(
+        &s,
         registrations::rotate_token(&s.db, &actor, &slug, id).await?,
-    ))
+    )))
 }
 
 /// The participant's personal agenda: the sessions where they hold a seat, as RFC 5545
@@ -329,8 +337,7 @@ async fn agenda(
     .await?;
     let seated = signups::seated_sessions(&s.db, r.id).await?;
     let access = convene_domain::forums::ForumAccess { forum, role: None };
-    let (mut p, seq) =
-        convene_domain::schedule::store::load(&s.db, &access, &s.public_base_url).await?;
+    let (mut p, seq) = convene_domain::schedule::store::load(&s.db, &access, &s.links).await?;
     let guids: std::collections::HashSet<String> = {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         convene_domain::sessions::entity::session::Entity::find()
@@ -350,15 +357,7 @@ async fn agenda(
             sequences.push(q);
         }
     }
-    let host = s
-        .public_base_url
-        .split("://")
-        .nth(1)
-        .unwrap_or("convene.local")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("convene.local")
-        .to_owned();
+    let host = s.links.host().to_owned();
     let opts = convene_domain::schedule::IcalOptions {
         uid_domain: host,
         generated_at: r.updated_at,

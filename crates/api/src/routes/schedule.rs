@@ -98,21 +98,13 @@ async fn export(
             return Ok((h, body).into_response());
         }
     }
-    let (p, seq) = store::load(&s.db, &access, &s.public_base_url).await?;
+    let (p, seq) = store::load(&s.db, &access, &s.links).await?;
     let tz = access.tz();
     let body = Bytes::from(match format {
         ExportFormat::Json => schedule::export_c3voc_json(&p, tz),
         ExportFormat::Xml => schedule::export_frab_xml(&p, tz),
         ExportFormat::Ics => {
-            let host = s
-                .public_base_url
-                .split("://")
-                .nth(1)
-                .unwrap_or("convene.local")
-                .split(['/', ':'])
-                .next()
-                .unwrap_or("convene.local")
-                .to_owned();
+            let host = s.links.host().to_owned();
             let opts = IcalOptions {
                 uid_domain: host,
                 generated_at: access.forum.updated_at,

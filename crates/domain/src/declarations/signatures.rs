@@ -455,13 +455,10 @@ fn map_unique(e: sea_orm::DbErr) -> Error {
     }
 }
 
-fn confirm_url(base: &str, access: &ForumAccess, d: &Declaration, token: &str) -> String {
-    format!(
-        "{}/api/v1/forums/{}/declarations/{}/signatures/confirm?token={token}",
-        base.trim_end_matches('/'),
-        access.forum.slug,
-        d.slug
-    )
+/// The e-mailed confirmation link as a path under `http.public_base_url` (the worker makes
+/// it absolute): the confirmation page, which shows and asks for a button press.
+fn confirm_url(access: &ForumAccess, d: &Declaration, token: &str) -> String {
+    crate::links::Links::signature_confirm_rel(&access.forum.slug, &d.slug, token)
 }
 
 async fn enqueue_confirm(
@@ -470,7 +467,6 @@ async fn enqueue_confirm(
     d: &Declaration,
     s: &signature::Model,
     token: &str,
-    base_url: &str,
 ) -> Result<()> {
     let f = &access.forum;
     notifications::enqueue(
@@ -484,7 +480,7 @@ async fn enqueue_confirm(
             data: serde_json::json!({
                 "forum": {"slug": f.slug, "title": f.title, "time_zone": f.time_zone, "city": f.city},
                 "declaration": {"slug": d.slug, "title": d.title},
-                "confirm_url": confirm_url(base_url, access, d, token),
+                "confirm_url": confirm_url(access, d, token),
                 "expires_at": s.confirm_expires_at,
             }),
             dedupe_key: format!("signature.confirm:{}:{}", s.id, s.sends),
@@ -647,7 +643,6 @@ pub async fn sign_online(
     forum_slug: &str,
     slug: &str,
     input: NewSignature,
-    base_url: &str,
     idem: Option<Idempotency>,
 ) -> Result<Signed> {
     if let Some(i) = &idem {
@@ -677,7 +672,7 @@ pub async fn sign_online(
     row.sends = Set(1);
     row.last_sent_at = Set(Some(now));
     let s = row.insert(&txn).await.map_err(map_unique)?;
-    enqueue_confirm(&txn, &access, &d, &s, &token, base_url).await?;
+    enqueue_confirm(&txn, &access, &d, &s, &token).await?;
     let view = sig_view(&s, ver.number);
     if let Some(i) = &idem {
         remember(&txn, &d, i, fingerprint, 202, &view).await?;
@@ -813,6 +808,23 @@ pub async fn confirm(
     Ok(sig_view(&s, ver.number))
 }
 
+/// What a signatory's token opens, read-only: the signature it belongs to (GET never
+/// changes state — a mail scanner fetching the e-mailed link confirms nothing; the page
+/// shows this and a button POSTs to [`confirm`] or [`withdraw_by_signatory`]).
+/// Errors: 404 for an unknown token or one of another declaration.
+pub async fn by_signatory_token(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    forum_slug: &str,
+    slug: &str,
+    token: &str,
+) -> Result<SignatureView> {
+    let (_, d) = find_visible(db, caller, forum_slug, slug).await?;
+    let s = by_token(db, &d, token).await?;
+    let n = number_of(db, s.version_id).await?;
+    Ok(sig_view(&s, n))
+}
+
 /// Re-sends the confirmation e-mail of the pending signature made with `email`, with a
 /// new token (the old link stops working) and a new expiry — at most once per
 /// `resend_interval_seconds` and `max_sends` times in all. Answers the same whether or
@@ -823,7 +835,6 @@ pub async fn resend(
     forum_slug: &str,
     slug: &str,
     email: &str,
-    base_url: &str,
 ) -> Result<bool> {
     let email = accounts::normalise_email("email", email)?;
     let txn = crate::db::begin_write(db).await?;
@@ -856,7 +867,7 @@ pub async fn resend(
     am.sends = Set(sends);
     am.last_sent_at = Set(Some(now));
     let s = am.update(&txn).await?;
-    enqueue_confirm(&txn, &access, &d, &s, &token, base_url).await?;
+    enqueue_confirm(&txn, &access, &d, &s, &token).await?;
     txn.commit().await?;
     Ok(true)
 }

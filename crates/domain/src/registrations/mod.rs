@@ -35,7 +35,6 @@ pub mod entity;
 pub mod signups;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -59,27 +58,13 @@ use entity::{counters, form, idempotency, registration, token};
 /// Prefix of participants' manage tokens.
 pub const MANAGE_TOKEN_PREFIX: &str = "cvn_reg_";
 
-static PUBLIC_BASE_URL: OnceLock<String> = OnceLock::new();
-
-/// Sets the public base URL used in e-mailed links (once, at start-up).
-pub fn set_public_base_url(url: &str) {
-    let _ = PUBLIC_BASE_URL.set(url.trim_end_matches('/').to_owned());
-}
-
-fn base_url() -> &'static str {
-    PUBLIC_BASE_URL
-        .get()
-        .map(String::as_str)
-        .unwrap_or("http://127.0.0.1:8080")
-}
-
-/// The link that lets its holder manage one registration (GET shows it; the token also
-/// works as `Authorization: Bearer`).
+/// The link that lets its holder manage one registration, as a path under
+/// `http.public_base_url` ([`crate::links::Links::manage_rel`]): the outbox keeps it so,
+/// and the e-mail worker and the API make it absolute with their [`crate::links::Links`].
+/// The page it opens moves the token into a cookie; the token also works as
+/// `Authorization: Bearer` on the API.
 pub fn manage_url(forum_slug: &str, id: Uuid, token: &str) -> String {
-    format!(
-        "{}/api/v1/forums/{forum_slug}/registrations/{id}?token={token}",
-        base_url()
-    )
+    crate::links::Links::manage_rel(forum_slug, id, token)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -851,6 +836,41 @@ pub fn registration_open(f: &Forum, now: DateTime<Utc>) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What a person registering now would get: shown on the forum's public page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationState {
+    /// Open mode with a free seat and nobody waiting: confirmed at once.
+    Open,
+    /// Open mode, every seat taken (or people already waiting): wait-listed.
+    Waitlist,
+    /// Approval mode: pending until an organizer decides.
+    Approval,
+    /// Not published, or outside the registration window ([`registration_open`]).
+    Closed,
+}
+
+/// The [`RegistrationState`] of `f` at `now`, by the same rules as [`register_batch`]
+/// (window, mode, seat free and nobody waiting). One read of the forum's counters.
+pub async fn public_state(
+    db: &impl ConnectionTrait,
+    f: &Forum,
+    now: DateTime<Utc>,
+) -> Result<RegistrationState> {
+    if registration_open(f, now).is_err() {
+        return Ok(RegistrationState::Closed);
+    }
+    if f.registration_mode == "approval" {
+        return Ok(RegistrationState::Approval);
+    }
+    let c = counters_of(db, f.id).await?;
+    Ok(if seat_free(f.capacity, c.confirmed) && c.waitlisted == 0 {
+        RegistrationState::Open
+    } else {
+        RegistrationState::Waitlist
+    })
 }
 
 /// What one registration request of a batch came to.

@@ -817,11 +817,11 @@ fn check_programme(
 
 /// Reads a forum's live programme (scheduled sessions) as a [`Programme`] for export,
 /// plus each event's iCalendar SEQUENCE (row version − 1). Events without a URL get the
-/// API URL of the session under `public_base_url`.
+/// URL of the session's public page ([`crate::links::Links::session_url`]).
 pub async fn load(
     db: &impl ConnectionTrait,
     access: &ForumAccess,
-    public_base_url: &str,
+    public: &crate::links::Links,
 ) -> Result<(Programme, Vec<u32>)> {
     let f = &access.forum;
     let rooms = rooms::all_of_forum(db, f.id).await?;
@@ -862,37 +862,37 @@ pub async fn load(
                 });
         }
     }
-    let base = public_base_url.trim_end_matches('/');
     let mut sequences = Vec::with_capacity(list.len());
-    let events =
-        list.into_iter()
-            .map(|s| {
-                sequences.push((s.version - 1).max(0) as u32);
-                EventSpec {
-                    url: s.url.clone().or_else(|| {
-                        Some(format!("{base}/api/v1/forums/{}/sessions/{}", f.slug, s.id))
-                    }),
-                    persons: persons_of.remove(&s.id).unwrap_or_default(),
-                    guid: s.guid,
-                    frab_id: Some(s.frab_id),
-                    title: s.title,
-                    subtitle: s.subtitle,
-                    abstract_text: s.abstract_text,
-                    description: s.description,
-                    track: s.track,
-                    event_type: if s.event_type.is_empty() {
-                        s.kind
-                    } else {
-                        s.event_type
-                    },
-                    language: s.language,
-                    start: s.starts_at,
-                    end: s.ends_at,
-                    room: s.room_id.and_then(|r| room_names.get(&r).cloned()),
-                    slug: s.slug,
-                }
-            })
-            .collect();
+    let events = list
+        .into_iter()
+        .map(|s| {
+            sequences.push((s.version - 1).max(0) as u32);
+            EventSpec {
+                url: s
+                    .url
+                    .clone()
+                    .or_else(|| Some(public.session_url(&f.slug, s.id))),
+                persons: persons_of.remove(&s.id).unwrap_or_default(),
+                guid: s.guid,
+                frab_id: Some(s.frab_id),
+                title: s.title,
+                subtitle: s.subtitle,
+                abstract_text: s.abstract_text,
+                description: s.description,
+                track: s.track,
+                event_type: if s.event_type.is_empty() {
+                    s.kind
+                } else {
+                    s.event_type
+                },
+                language: s.language,
+                start: s.starts_at,
+                end: s.ends_at,
+                room: s.room_id.and_then(|r| room_names.get(&r).cloned()),
+                slug: s.slug,
+            }
+        })
+        .collect();
     let programme = Programme {
         conference: Conference {
             acronym: f.acronym.clone().unwrap_or_else(|| f.slug.clone()),
@@ -902,7 +902,7 @@ pub async fn load(
             end: f.last_day,
             day_change: f.day_change,
             timeslot_minutes: f.timeslot_minutes.max(1) as u32,
-            base_url: Some(format!("{base}/api/v1/forums/{}/", f.slug)),
+            base_url: Some(public.forum_url(&f.slug)),
             version: Some(format!("{}", f.updated_at.format("%Y-%m-%dT%H:%M:%SZ"))),
             utc_offset_seconds: None,
         },

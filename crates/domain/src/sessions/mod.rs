@@ -1104,3 +1104,34 @@ pub async fn delete(
     txn.commit().await?;
     Ok(())
 }
+
+/// The sessions (scheduled and cancelled) in which speaker `speaker_id` of forum `slug`
+/// takes part, ordered by start, with rooms and people: the speaker's public page.
+/// Errors: 404 when the forum is not visible to `caller`.
+pub async fn of_speaker(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    speaker_id: Uuid,
+) -> Result<Vec<SessionView>> {
+    let access = forums::find_visible(db, caller, slug).await?;
+    let ids: Vec<Uuid> = session_speaker::Entity::find()
+        .filter(session_speaker::Column::ForumId.eq(access.forum.id))
+        .filter(session_speaker::Column::SpeakerId.eq(speaker_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| l.session_id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let rows = session::Entity::find()
+        .filter(session::Column::ForumId.eq(access.forum.id))
+        .filter(session::Column::Id.is_in(ids))
+        .order_by_asc(session::Column::StartsAt)
+        .order_by_asc(session::Column::Id)
+        .all(db)
+        .await?;
+    views(db, &access, rows).await
+}
