@@ -16,7 +16,7 @@ use convene_domain::forums::{self, ForumPatch, ForumStatus, NewForum, Registrati
 use convene_domain::registrations::{
     self, admin, signups, Actor, Category, NewRegistration, Outcome, Reason,
 };
-use convene_domain::sessions::{self, NewSession, SessionKind};
+use convene_domain::sessions::{NewSession, SessionKind};
 use convene_domain::Error;
 use proptest::prelude::*;
 use sea_orm::DatabaseConnection;
