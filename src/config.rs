@@ -180,7 +180,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// `[http]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct HttpConfig {
     /// Socket address to listen on, e.g. `127.0.0.1:8080` (`:0` = any free port).
     pub listen: String,
@@ -195,6 +195,19 @@ pub struct HttpConfig {
     /// before it closes the remaining connections, seconds.
     #[serde(default = "default_grace")]
     pub shutdown_grace_secs: u64,
+}
+
+/// Prints the `[http]` section with `page_secret` redacted (it signs the pages' CSRF
+/// tokens: whoever reads it can forge them).
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("listen", &self.listen)
+            .field("public_base_url", &self.public_base_url)
+            .field("page_secret", &self.page_secret.as_ref().map(|_| "<redacted>"))
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .finish()
+    }
 }
 
 fn default_grace() -> u64 {
@@ -220,12 +233,16 @@ mod tests {
     #[allow(clippy::result_large_err)] // figment::Error, in figment's own test jail
     fn defaults_parse_and_env_overrides() {
         figment::Jail::expect_with(|jail| {
-            jail.set_env("CONVENE_DATABASE__URL", "postgres://u:secret@h/db");
+            jail.set_env("CONVENE_DATABASE__URL", "postgres://u:pw-db-4711@h/db");
             jail.set_env("CONVENE_HTTP__LISTEN", "127.0.0.1:9999");
+            jail.set_env("CONVENE_HTTP__PAGE_SECRET", "pw-pages-4712");
             let c = load(None).expect("config");
             assert_eq!(c.http.listen, "127.0.0.1:9999");
-            assert_eq!(c.database.url, "postgres://u:secret@h/db");
-            assert!(!format!("{:?}", c).contains("secret"));
+            assert_eq!(c.database.url, "postgres://u:pw-db-4711@h/db");
+            assert_eq!(c.http.page_secret.as_deref(), Some("pw-pages-4712"));
+            // Neither secret is printed (the database password nor the pages' key).
+            let shown = format!("{:?}", c);
+            assert!(!shown.contains("pw-db-4711") && !shown.contains("pw-pages-4712"));
             assert_eq!(c.mail.transport, "file");
             assert_eq!(c.registration.idempotency_ttl_seconds, 86400);
             assert_eq!(c.registration.idempotency_purge_interval_seconds, 3600);
