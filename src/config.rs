@@ -204,7 +204,10 @@ impl std::fmt::Debug for HttpConfig {
         f.debug_struct("HttpConfig")
             .field("listen", &self.listen)
             .field("public_base_url", &self.public_base_url)
-            .field("page_secret", &self.page_secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "page_secret",
+                &self.page_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .finish()
     }

@@ -1135,7 +1135,10 @@ async fn numbers_out_of_range_and_taken_slugs() {
 /// `request_id`, which differs from request to request by design.
 fn comparable(mut v: Value, slug: &str) -> String {
     if let Some(o) = v.as_object_mut() {
-        assert!(o.remove("request_id").is_some(), "every problem names its request: {o:?}");
+        assert!(
+            o.remove("request_id").is_some(),
+            "every problem names its request: {o:?}"
+        );
     }
     v.to_string().replace(slug, "SLUG")
 }
