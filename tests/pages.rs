@@ -830,3 +830,200 @@ async fn the_registration_form_validates_through_the_domain_and_a_double_submit_
         .contains("already registered for this forum"));
     assert_eq!(count().await, ["2"]);
 }
+
+/// Registers `email` through the form of forum `reg`; returns the manage page's path and
+/// the cookies (`convene_reg`, `convene_csrf`) a browser would hold.
+async fn register_by_form(ctx: &Ctx, email: &str) -> (String, String) {
+    let (_, h, page) = ctx.page("/forums/reg/register", &[]).await;
+    let csrf_cookie = cookie_pair(&h, "convene_csrf");
+    let body = format!(
+        "csrf={}&idem={}&name=Omar+Haddad&email={}&category=ngo&q-track=Jobs&q-dinner=yes",
+        csrf_field(&page),
+        hidden_field(&page, "idem"),
+        email.replace('@', "%40")
+    );
+    let res = ctx
+        .post_form("/forums/reg/register", &csrf_cookie, body)
+        .await;
+    assert_eq!(res.status(), 303);
+    let at = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    let reg_cookie = cookie_pair(res.headers(), "convene_reg");
+    (
+        at.split('?').next().unwrap().to_owned(),
+        format!("{reg_cookie}; {csrf_cookie}"),
+    )
+}
+
+#[tokio::test]
+async fn the_manage_page_edits_signs_up_explains_a_clash_and_cancels_behind_a_question() {
+    let ctx = start().await;
+    registration_forum(&ctx, json!({})).await;
+    let (_, f) = ctx
+        .api(reqwest::Method::GET, "/forums/reg", json!(null))
+        .await;
+    let day = f["first_day"].as_str().unwrap().to_owned();
+    let (st, room) = ctx
+        .api(
+            reqwest::Method::POST,
+            "/forums/reg/rooms",
+            json!({"name": "Hall", "capacity": 2}),
+        )
+        .await;
+    assert_eq!(st, 201, "{room}");
+    let (st, room_b) = ctx
+        .api(
+            reqwest::Method::POST,
+            "/forums/reg/rooms",
+            json!({"name": "Annex", "capacity": 50}),
+        )
+        .await;
+    assert_eq!(st, 201, "{room_b}");
+    let mut ids = vec![];
+    for (title, from, to, room) in [
+        ("Housing first", "09:00", "10:00", &room),
+        ("Jobs for all", "10:00", "11:00", &room),
+        ("Parallel workshop", "09:30", "10:30", &room_b),
+    ] {
+        let (st, s) = ctx
+            .api(
+                reqwest::Method::POST,
+                "/forums/reg/sessions",
+                json!({"kind": "workshop", "title": title, "room_id": room["id"],
+                    "starts_at": format!("{day}T{from}:00+03:00"), "ends_at": format!("{day}T{to}:00+03:00")}),
+            )
+            .await;
+        assert_eq!(st, 201, "{s}");
+        ids.push(s["id"].as_str().unwrap().to_owned());
+    }
+    let (manage, cookie) = register_by_form(&ctx, "omar@example.org").await;
+    let c = [(COOKIE.as_str(), cookie.as_str())];
+    let (st, h, page) = ctx.page(&manage, &c).await;
+    assert_eq!(st, 200, "{page}");
+    assert_eq!(h["cache-control"], "no-store");
+    // The check-in code as an inline SVG QR code, and the sessions with seats left.
+    let code = ctx
+        .sql("SELECT check_in_code FROM registrations")
+        .await
+        .remove(0);
+    assert!(page.contains("<svg") && page.contains(&code), "{page}");
+    assert!(page.contains("2 seats left."), "{page}");
+    let csrf = csrf_field(&page);
+    let signups = || ctx.sql("SELECT status FROM session_signups ORDER BY created_at");
+
+    // A GET of every link of the page changes nothing.
+    let before = common::snapshot::database(&ctx.server.db.url).await;
+    for p in [
+        manage.clone(),
+        format!("{manage}/cancel"),
+        format!("{manage}/agenda.ics"),
+    ] {
+        let (st, _, _) = ctx.page(&p, &c).await;
+        assert_eq!(st, 200, "{p}");
+    }
+    common::snapshot::assert_unchanged(
+        &before,
+        &common::snapshot::database(&ctx.server.db.url).await,
+        "GETs of the manage pages",
+    );
+
+    // Edit one's details: the domain's rules, the message next to the field.
+    let res = ctx
+        .post_form(
+            &format!("{manage}/details"),
+            &cookie,
+            format!("csrf={csrf}&name=Omar+Haddad&organization=UCLG&category=ngo&country=ZZ&language=ar"),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("id=\"country-error\""));
+    let res = ctx
+        .post_form(
+            &format!("{manage}/details"),
+            &cookie,
+            format!("csrf={csrf}&name=Omar+Haddad&organization=UCLG&category=ngo&country=JO&language=ar"),
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        ctx.sql("SELECT organization || ' ' || country || ' ' || language FROM registrations")
+            .await,
+        ["UCLG JO ar"]
+    );
+
+    // Two sign-ups, then a clash explained in words (naming the other session).
+    for id in &ids[..2] {
+        let res = ctx
+            .post_form(
+                &format!("{manage}/signups/{id}"),
+                &cookie,
+                format!("csrf={csrf}"),
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+    }
+    let res = ctx
+        .post_form(
+            &format!("{manage}/signups/{}?lang=en", ids[2]),
+            &cookie,
+            format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("You cannot sign up for “Parallel workshop”: it overlaps “Housing first”"),
+        "{body}"
+    );
+    assert_eq!(signups().await, ["confirmed", "confirmed"]);
+    let (_, _, page) = ctx.page(&manage, &c).await;
+    assert!(page.contains("One seat left."), "{page}");
+    // The agenda holds the two sessions.
+    let (_, h, ics) = ctx.page(&format!("{manage}/agenda.ics"), &c).await;
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    assert!(
+        ics.contains("SUMMARY:Housing first") && ics.contains("SUMMARY:Jobs for all"),
+        "{ics}"
+    );
+    assert!(!ics.contains("Parallel workshop"), "{ics}");
+    // Leave one.
+    let res = ctx
+        .post_form(
+            &format!("{manage}/signups/{}/leave", ids[1]),
+            &cookie,
+            format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(signups().await, ["confirmed", "left"]);
+
+    // A fresh link by e-mail: one more manage_link row in the outbox.
+    let links =
+        || ctx.sql("SELECT kind FROM notifications WHERE kind = 'registration.manage_link'");
+    assert!(links().await.is_empty());
+    let res = ctx
+        .post_form(&format!("{manage}/link"), &cookie, format!("csrf={csrf}"))
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(links().await.len(), 1);
+
+    // Cancel: without the CSRF token refused; with it, cancelled and seats freed.
+    let res = ctx
+        .post_form(&format!("{manage}/cancel"), &cookie, "csrf=forged".into())
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = ctx
+        .post_form(&format!("{manage}/cancel"), &cookie, format!("csrf={csrf}"))
+        .await;
+    assert_eq!(res.status(), 303);
+    let done = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(
+        ctx.sql("SELECT status FROM registrations").await,
+        ["cancelled"]
+    );
+    assert_eq!(signups().await, ["lost", "left"]);
+    let (_, _, page) = ctx.page(&done, &c).await;
+    assert!(page.contains("Your registration is cancelled."), "{page}");
+}

@@ -111,11 +111,12 @@ impl Lang {
     /// Whether this catalog (not the fallback) has `key`.
     pub fn has(&self, key: &str) -> bool {
         // Every variable the catalogs use, so that a message with placeables formats.
-        let args: HashMap<&str, FluentValue> =
-            ["when", "zone", "count", "seq", "reason", "position"]
-                .into_iter()
-                .map(|k| (k, FluentValue::from(1)))
-                .collect();
+        let args: HashMap<&str, FluentValue> = [
+            "when", "zone", "count", "seq", "reason", "position", "code", "name", "title", "other",
+        ]
+        .into_iter()
+        .map(|k| (k, FluentValue::from(1)))
+        .collect();
         LOCALES
             .lookup_single_language(&self.langid(), key, Some(&args))
             .is_ok()

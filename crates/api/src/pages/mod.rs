@@ -30,7 +30,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use bytes::Bytes;
 use minijinja::Environment;
@@ -96,6 +96,30 @@ pub fn router(state: AppState) -> Router {
             "/forums/{slug}/registrations/{id}",
             get(registration::manage),
         )
+        .route(
+            "/forums/{slug}/registrations/{id}/details",
+            post(registration::details),
+        )
+        .route(
+            "/forums/{slug}/registrations/{id}/signups/{session}",
+            post(registration::join),
+        )
+        .route(
+            "/forums/{slug}/registrations/{id}/signups/{session}/leave",
+            post(registration::leave),
+        )
+        .route(
+            "/forums/{slug}/registrations/{id}/agenda.ics",
+            get(registration::agenda),
+        )
+        .route(
+            "/forums/{slug}/registrations/{id}/cancel",
+            get(registration::cancel_page).post(registration::cancel),
+        )
+        .route(
+            "/forums/{slug}/registrations/{id}/link",
+            post(registration::fresh_link),
+        )
         .route(d, get(declaration::show))
         .route(&format!("{d}/sign"), axum::routing::post(declaration::sign))
         .route(&format!("{d}/signatories"), get(declaration::signatories))
@@ -159,6 +183,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/registration.html"),
     ),
     ("register.html", include_str!("templates/register.html")),
+    ("cancel.html", include_str!("templates/cancel.html")),
 ];
 
 /// `t("key", name=value, …)` in templates: the catalog text of the page's language.
@@ -791,6 +816,15 @@ mod tests {
             "registered-notice-confirmed",
             "registered-notice-waitlisted",
             "registered-notice-pending",
+            "manage-saved",
+            "manage-joined",
+            "manage-left",
+            "manage-link-sent",
+            "manage-cancelled",
+            "seats-left",
+            "seats-unlimited",
+            "signup-clash",
+            "registration-status-",
         ];
         keys.extend(dynamic.iter().map(|k| k.to_string()));
         keys.retain(|k| !k.ends_with('-'));

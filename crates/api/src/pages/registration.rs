@@ -20,9 +20,11 @@ use std::collections::BTreeMap;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
 use chrono::Utc;
 use convene_domain::error::{ConflictKind, FieldError};
 use convene_domain::links::Links;
+use convene_domain::registrations::signups;
 use convene_domain::registrations::{
     self, Actor, Category, NewRegistration, Outcome, Question, QuestionKind, RegistrationState,
 };
@@ -38,17 +40,84 @@ use crate::AppState;
 /// The cookie holding a participant's manage token (Path: their registration's page).
 pub const REG_COOKIE: &str = "convene_reg";
 
-/// `GET /forums/{slug}/registrations/{id}[?token=…]`.
+/// A participant's registration page being answered: the forum, the registration id and
+/// the holder's token (from the scoped cookie), and the registration as its holder sees it.
+struct RegPage {
+    fp: ForumPage,
+    id: Uuid,
+    actor: Actor,
+    r: registrations::RegistrationView,
+}
+
+impl RegPage {
+    /// Loads it for `GET`/`POST …/registrations/{id}/…`: `Err(response)` is the page that
+    /// reloads itself once when the cookie did not come (see [`Pg::token_cookie`]).
+    async fn load(
+        s: &AppState,
+        req: &Req,
+        slug: &str,
+        id: &str,
+    ) -> Result<Result<RegPage, axum::response::Response>, super::PageError> {
+        let fp = ForumPage::load(s, req, slug).await?;
+        let pg = &fp.pg;
+        let id = Uuid::parse_str(id).map_err(|_| pg.not_found())?;
+        let token = match pg.token_cookie(req, REG_COOKIE)? {
+            Ok(t) => t,
+            Err(res) => return Ok(Err(res)),
+        };
+        let actor = Actor::Participant(token);
+        let r = registrations::get(&s.db, &actor, slug, id)
+            .await
+            .map_err(|_| pg.link_refused())?;
+        Ok(Ok(RegPage { fp, id, actor, r }))
+    }
+
+    fn pg(&self) -> &Pg {
+        &self.fp.pg
+    }
+
+    fn slug(&self) -> &str {
+        &self.fp.access.forum.slug
+    }
+
+    /// `…/registrations/{id}` under the prefix.
+    fn base(&self) -> String {
+        self.pg()
+            .href(&Links::registration_rel(self.slug(), self.id))
+    }
+
+    /// 303 back to the manage page with `done=<what>`.
+    fn back(&self, what: &str) -> axum::response::Response {
+        let mut res = see_other(&self.pg().with_query(&self.base(), &format!("done={what}")));
+        security::private_headers(res.headers_mut());
+        res
+    }
+}
+
+/// Loads the page or answers with the reload page.
+macro_rules! reg_page {
+    ($s:expr, $req:expr, $slug:expr, $id:expr) => {
+        match RegPage::load(&$s, &$req, &$slug, &$id).await? {
+            Ok(p) => p,
+            Err(res) => return Ok(res),
+        }
+    };
+}
+
+/// `GET /forums/{slug}/registrations/{id}[?token=…]`: with `?token=` (the e-mailed link)
+/// the token moves into the scoped cookie and the browser is sent to the clean URL;
+/// without, the holder's page: status, details and their form, session sign-ups with
+/// seats left, the agenda, the check-in code as a QR code, a fresh link, cancellation.
 pub async fn manage(
     State(s): State<AppState>,
     req: Req,
     Path((slug, id)): Path<(String, String)>,
 ) -> PageResult {
-    let fp = ForumPage::load(&s, &req, &slug).await?;
-    let pg = &fp.pg;
-    let id = Uuid::parse_str(&id).map_err(|_| pg.not_found())?;
-    let scope = pg.href(&Links::registration_rel(&slug, id));
     if let Some(token) = req.param("token") {
+        let fp = ForumPage::load(&s, &req, &slug).await?;
+        let pg = &fp.pg;
+        let id = Uuid::parse_str(&id).map_err(|_| pg.not_found())?;
+        let scope = pg.href(&Links::registration_rel(&slug, id));
         registrations::get(&s.db, &Actor::Participant(token.clone()), &slug, id)
             .await
             .map_err(|_| pg.link_refused())?;
@@ -58,31 +127,388 @@ pub async fn manage(
         security::private_headers(res.headers_mut());
         return Ok(with_cookies(res, [cookie]));
     }
-    let token = match pg.token_cookie(&req, REG_COOKIE)? {
-        Ok(t) => t,
-        Err(res) => return Ok(res),
-    };
-    let r = registrations::get(&s.db, &Actor::Participant(token), &slug, id)
-        .await
-        .map_err(|_| pg.link_refused())?;
-    let status = serde_json::to_value(r.status).unwrap_or(json!("pending"));
+    let rp = reg_page!(s, req, slug, id);
+    let notice = req.param("done").and_then(|d| {
+        let key = match d.as_str() {
+            "registered" => format!("registered-notice-{}", rp.r.status.as_str()),
+            "details" => "manage-saved".into(),
+            "joined" => "manage-joined".into(),
+            "left" => "manage-left".into(),
+            "link" => "manage-link-sent".into(),
+            "cancelled" => "manage-cancelled".into(),
+            _ => return None,
+        };
+        Some((rp.pg().t(&key), false))
+    });
+    render_manage(&s, &req, &rp, notice, &[], StatusCode::OK).await
+}
+
+async fn render_manage(
+    s: &AppState,
+    req: &Req,
+    rp: &RegPage,
+    notice: Option<(String, bool)>,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> PageResult {
+    let pg = rp.pg();
+    let r = &rp.r;
+    let slug = rp.slug();
+    let base = rp.base();
+    let tz = rp.fp.access.tz();
+    let confirmed = r.status == registrations::Status::Confirmed;
+    let live = !matches!(
+        r.status,
+        registrations::Status::Cancelled | registrations::Status::Rejected
+    );
+    let mut sessions: Vec<Value> = vec![];
+    if confirmed {
+        let mine: std::collections::HashMap<Uuid, signups::SignupView> =
+            signups::list(&s.db, &rp.actor, slug, rp.id)
+                .await
+                .map_err(|e| pg.fail(e))?
+                .into_iter()
+                .map(|v| (v.session_id, v))
+                .collect();
+        let seats = signups::availability(&s.db, rp.fp.access.forum.id)
+            .await
+            .map_err(|e| pg.fail(e))?;
+        let mut cursor = None;
+        loop {
+            let (_, page) = convene_domain::sessions::list(
+                &s.db,
+                &convene_domain::accounts::Caller::Anonymous,
+                slug,
+                convene_domain::sessions::SessionQuery {
+                    status: Some(convene_domain::sessions::SessionStatus::Scheduled),
+                    cursor: cursor.take(),
+                    limit: Some(convene_domain::util::MAX_LIMIT),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| pg.fail(e))?;
+            for v in &page.items {
+                let a = seats.get(&v.id).copied().unwrap_or_default();
+                let own = mine
+                    .get(&v.id)
+                    .map(|m| m.status.as_str())
+                    .filter(|st| matches!(*st, "confirmed" | "waitlisted"));
+                let seats_text = match a.seats_left(v.capacity) {
+                    None => pg.t("seats-unlimited"),
+                    Some(n) => pg.lang.t("seats-left", &[("count", (n as i64).into())]),
+                };
+                sessions.push(json!({
+                    "id": v.id,
+                    "title": v.title,
+                    "href": pg.href(&Links::session_rel(slug, v.id)),
+                    "when": pg.lang.span(v.starts_at.with_timezone(&tz), v.ends_at.with_timezone(&tz)),
+                    "room": v.room.as_ref().map(|r| r.name.clone()),
+                    "seats": seats_text,
+                    "gives_seat": a.gives_seat(v.capacity),
+                    "own": own,
+                    "position": mine.get(&v.id).and_then(|m| m.waitlist_position),
+                    "join": format!("{base}/signups/{}{}", v.id, pg.lq()),
+                    "leave": format!("{base}/signups/{}/leave{}", v.id, pg.lq()),
+                }));
+            }
+            match page.next_cursor {
+                Some(c) if sessions.len() < 5000 => cursor = Some(c),
+                _ => break,
+            }
+        }
+    }
+    let qr = confirmed.then(|| qr_svg(&r.check_in_code)).flatten();
+    let (by_field, list) = pg.field_errors(errors, |_| None);
+    let categories: Vec<Value> = CATEGORIES
+        .iter()
+        .map(|c| json!({"value": c.as_str(), "label": pg.t(&format!("category-{}", c.as_str()))}))
+        .collect();
+    let languages_form: Vec<Value> = i18n::LANGS
+        .iter()
+        .map(|l| json!({"code": l.code, "name": l.name, "selected": l.code == r.language}))
+        .collect();
+    let csrf = security::issue(&s.pages.csrf, &req.headers, &s.links);
     let body = pg.render(
         "registration.html",
-        Some(&fp.nav),
+        Some(&rp.fp.nav),
         json!({
-            "done": req.param("done"),
+            "notice": notice.as_ref().map(|n| n.0.clone()),
+            "notice_bad": notice.as_ref().is_some_and(|n| n.1),
             "r": {
-                "status": status,
+                "status": r.status.as_str(),
                 "position": r.waitlist_position,
                 "name": r.name,
+                "email": r.email,
                 "organization": r.organization,
-                "check_in_code": (r.status == registrations::Status::Confirmed).then_some(&r.check_in_code),
+                "position_title": r.position,
+                "category": serde_json::to_value(r.category).unwrap_or(Value::Null),
+                "category_label": pg.t(&format!("category-{}", r.category.as_str())),
+                "city": r.city,
+                "country": r.country,
+                "accessibility_needs": r.accessibility_needs,
+                "public_consent": r.public_consent,
+                "check_in_code": confirmed.then_some(&r.check_in_code),
             },
+            "live": live,
+            "confirmed": confirmed,
+            "qr": qr,
+            "sessions": sessions,
+            "csrf": csrf.token,
+            "categories": categories,
+            "languages_form": languages_form,
+            "errors": list,
+            "field_errors": by_field,
+            "urls": {
+                "details": format!("{base}/details{}", pg.lq()),
+                "agenda": format!("{base}/agenda.ics"),
+                "cancel": format!("{base}/cancel{}", pg.lq()),
+                "link": format!("{base}/link{}", pg.lq()),
+                "manage": format!("{base}{}", pg.lq()),
+            },
+        }),
+    )?;
+    let mut res = html(status, body);
+    security::private_headers(res.headers_mut());
+    Ok(with_cookies(res, csrf.set_cookie))
+}
+
+/// The check-in code as a QR code (ISO/IEC 18004, the `qrcode` crate), an inline SVG
+/// drawn on the server (no script, no image request).
+fn qr_svg(code: &str) -> Option<String> {
+    let qr = qrcode::QrCode::new(code.as_bytes()).ok()?;
+    let svg = qr
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(180, 180)
+        .quiet_zone(true)
+        .build();
+    // Inline in HTML: without the XML declaration.
+    let at = svg.find("<svg")?;
+    Some(svg[at..].to_owned())
+}
+
+/// Renders a domain refusal on the manage page (409/422) with its words; anything else is
+/// the error page.
+async fn refused(
+    s: &AppState,
+    req: &Req,
+    rp: &RegPage,
+    e: convene_domain::Error,
+    message: Option<String>,
+) -> PageResult {
+    match e {
+        convene_domain::Error::Conflict { message: m, .. } => {
+            let m = message.unwrap_or(m);
+            render_manage(s, req, rp, Some((m, true)), &[], StatusCode::CONFLICT).await
+        }
+        convene_domain::Error::Validation(errs) => {
+            let m = rp.pg().t("form-errors");
+            render_manage(
+                s,
+                req,
+                rp,
+                Some((m, true)),
+                &errs,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        e => Err(rp.pg().fail(e)),
+    }
+}
+
+/// `POST …/registrations/{id}/details`: the holder's own details → the same
+/// `registrations::update` as `PATCH` in the API.
+pub async fn details(
+    State(s): State<AppState>,
+    req: Req,
+    Path((slug, id)): Path<(String, String)>,
+    body: Bytes,
+) -> PageResult {
+    let rp = reg_page!(s, req, slug, id);
+    let f = rp.pg().posted(&s, &req, &body)?;
+    let text = |k: &str| Some(f.get(k).unwrap_or_default().to_owned());
+    let patch = registrations::RegistrationPatch {
+        name: text("name"),
+        organization: text("organization"),
+        position: text("position"),
+        category: f
+            .opt("category")
+            .and_then(|c| serde_json::from_value(json!(c)).ok()),
+        city: text("city"),
+        country: text("country"),
+        language: f.opt("language"),
+        accessibility_needs: text("accessibility_needs"),
+        public_consent: Some(f.has("public_consent")),
+        answers: None,
+    };
+    match registrations::update(&s.db, &rp.actor, &slug, rp.id, patch).await {
+        Ok(_) => Ok(rp.back("details")),
+        Err(e) => refused(&s, &req, &rp, e, None).await,
+    }
+}
+
+/// `POST …/registrations/{id}/signups/{session}`: sign up → `signups::join`. A clash is
+/// explained in words, naming the session it overlaps.
+pub async fn join(
+    State(s): State<AppState>,
+    req: Req,
+    Path((slug, id, session)): Path<(String, String, String)>,
+    body: Bytes,
+) -> PageResult {
+    let rp = reg_page!(s, req, slug, id);
+    let pg = rp.pg();
+    pg.posted(&s, &req, &body)?;
+    let sid = Uuid::parse_str(&session).map_err(|_| pg.not_found())?;
+    match signups::join(&s.db, &rp.actor, &slug, rp.id, sid).await {
+        Ok(_) => Ok(rp.back("joined")),
+        Err(convene_domain::Error::Conflict {
+            kind: ConflictKind::SessionClash,
+            session: Some(other),
+            message,
+            errors,
+        }) => {
+            let wanted = convene_domain::sessions::get(
+                &s.db,
+                &convene_domain::accounts::Caller::Anonymous,
+                &slug,
+                sid,
+            )
+            .await
+            .map(|v| v.title)
+            .unwrap_or_default();
+            let tz = rp.fp.access.tz();
+            let words = pg.lang.t(
+                "signup-clash",
+                &[
+                    ("title", wanted.into()),
+                    ("other", other.title.clone().into()),
+                    (
+                        "when",
+                        pg.lang
+                            .span(
+                                other.starts_at.with_timezone(&tz),
+                                other.ends_at.with_timezone(&tz),
+                            )
+                            .into(),
+                    ),
+                ],
+            );
+            let e = convene_domain::Error::Conflict {
+                kind: ConflictKind::SessionClash,
+                session: Some(other),
+                message,
+                errors,
+            };
+            refused(&s, &req, &rp, e, Some(words)).await
+        }
+        Err(e) => refused(&s, &req, &rp, e, None).await,
+    }
+}
+
+/// `POST …/registrations/{id}/signups/{session}/leave`: cancel a sign-up →
+/// `signups::leave`.
+pub async fn leave(
+    State(s): State<AppState>,
+    req: Req,
+    Path((slug, id, session)): Path<(String, String, String)>,
+    body: Bytes,
+) -> PageResult {
+    let rp = reg_page!(s, req, slug, id);
+    let pg = rp.pg();
+    pg.posted(&s, &req, &body)?;
+    let sid = Uuid::parse_str(&session).map_err(|_| pg.not_found())?;
+    match signups::leave(&s.db, &rp.actor, &slug, rp.id, sid).await {
+        Ok(_) => Ok(rp.back("left")),
+        Err(e) => refused(&s, &req, &rp, e, None).await,
+    }
+}
+
+/// `GET …/registrations/{id}/agenda.ics`: the personal agenda (`signups::agenda`, as the
+/// API's `agenda.ics`).
+pub async fn agenda(
+    State(s): State<AppState>,
+    req: Req,
+    Path((slug, id)): Path<(String, String)>,
+) -> PageResult {
+    let rp = reg_page!(s, req, slug, id);
+    let (name, body) = signups::agenda(&s.db, &rp.actor, &slug, rp.id, &s.links)
+        .await
+        .map_err(|e| rp.pg().fail(e))?;
+    let mut res = (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/calendar; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response();
+    if let Ok(d) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, d);
+    }
+    security::private_headers(res.headers_mut());
+    Ok(res)
+}
+
+/// `GET …/registrations/{id}/cancel`: asks whether to cancel (changes nothing).
+pub async fn cancel_page(
+    State(s): State<AppState>,
+    req: Req,
+    Path((slug, id)): Path<(String, String)>,
+) -> PageResult {
+    let rp = reg_page!(s, req, slug, id);
+    let pg = rp.pg();
+    let csrf = security::issue(&s.pages.csrf, &req.headers, &s.links);
+    let body = pg.render(
+        "cancel.html",
+        Some(&rp.fp.nav),
+        json!({
+            "name": rp.r.name,
+            "live": !matches!(rp.r.status, registrations::Status::Cancelled | registrations::Status::Rejected),
+            "csrf": csrf.token,
+            "post_to": format!("{}/cancel{}", rp.base(), pg.lq()),
+            "back": format!("{}{}", rp.base(), pg.lq()),
         }),
     )?;
     let mut res = html(StatusCode::OK, body);
     security::private_headers(res.headers_mut());
-    Ok(res)
+    Ok(with_cookies(res, csrf.set_cookie))
+}
+
+/// `POST …/registrations/{id}/cancel`: the confirmed cancellation → `registrations::cancel`
+/// (seat and session seats freed, the next in line promoted, all in its transaction).
+pub async fn cancel(
+    State(s): State<AppState>,
+    req: Req,
+    Path((slug, id)): Path<(String, String)>,
+    body: Bytes,
+) -> PageResult {
+    let rp = reg_page!(s, req, slug, id);
+    let f = rp.pg().posted(&s, &req, &body)?;
+    let reason = registrations::Reason {
+        reason: f.opt("reason"),
+    };
+    match registrations::cancel(&s.db, &rp.actor, &slug, rp.id, reason).await {
+        Ok(_) => Ok(rp.back("cancelled")),
+        Err(e) => refused(&s, &req, &rp, e, None).await,
+    }
+}
+
+/// `POST …/registrations/{id}/link`: e-mails a fresh link (`registrations::send_fresh_link`,
+/// through the outbox).
+pub async fn fresh_link(
+    State(s): State<AppState>,
+    req: Req,
+    Path((slug, id)): Path<(String, String)>,
+    body: Bytes,
+) -> PageResult {
+    let rp = reg_page!(s, req, slug, id);
+    rp.pg().posted(&s, &req, &body)?;
+    match registrations::send_fresh_link(&s.db, &rp.actor, &slug, rp.id).await {
+        Ok(()) => Ok(rp.back("link")),
+        Err(e) => refused(&s, &req, &rp, e, None).await,
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -718,3 +718,48 @@ pub async fn agenda(
     let body = crate::schedule::export_ical(&p, access.tz(), &opts);
     Ok((format!("{slug}-agenda.ics"), body))
 }
+/// How full one session is, from its seat counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Availability {
+    /// Seats held.
+    pub confirmed: i32,
+    /// People waiting.
+    pub waitlisted: i32,
+}
+
+impl Availability {
+    /// Seats left under `capacity` (the session's effective capacity; `None` = unlimited →
+    /// `None`), never below 0.
+    pub fn seats_left(&self, capacity: Option<i32>) -> Option<i32> {
+        capacity.map(|c| (c - self.confirmed).max(0))
+    }
+
+    /// Whether someone signing up now gets a seat (by the same rule as [`join`]: a seat is
+    /// free and nobody waits), else a wait-list place.
+    pub fn gives_seat(&self, capacity: Option<i32>) -> bool {
+        seat_free(capacity, self.confirmed) && self.waitlisted == 0
+    }
+}
+
+/// The seat counters of every session of forum `forum_id` that has had a sign-up
+/// (a session missing from the map has none: [`Availability::default`]).
+pub async fn availability(
+    db: &impl ConnectionTrait,
+    forum_id: Uuid,
+) -> Result<std::collections::HashMap<Uuid, Availability>> {
+    Ok(session_counters::Entity::find()
+        .filter(session_counters::Column::ForumId.eq(forum_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            (
+                c.session_id,
+                Availability {
+                    confirmed: c.confirmed_count,
+                    waitlisted: c.waitlisted_count,
+                },
+            )
+        })
+        .collect())
+}
