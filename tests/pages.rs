@@ -908,7 +908,12 @@ async fn the_manage_page_edits_signs_up_explains_a_clash_and_cancels_behind_a_qu
     assert!(page.contains("<svg") && page.contains(&code), "{page}");
     assert!(page.contains("2 seats left."), "{page}");
     let csrf = csrf_field(&page);
-    let signups = || ctx.sql("SELECT status FROM session_signups ORDER BY created_at");
+    let signups = || {
+        ctx.sql(
+            "SELECT u.status FROM session_signups u JOIN sessions s ON s.id = u.session_id \
+             ORDER BY s.starts_at",
+        )
+    };
 
     // A GET of every link of the page changes nothing.
     let before = common::snapshot::database(&ctx.server.db.url).await;
