@@ -336,7 +336,7 @@ async fn agenda(
         &actor,
         &slug,
         id,
-        convene_domain::accounts::Role::Checkin,
+        convene_domain::teams::Permission::Read,
     )
     .await?;
     let seated = signups::seated_sessions(&s.db, r.id).await?;
