@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use convene_domain::accounts::{self, Caller};
 use convene_domain::registrations::MANAGE_TOKEN_PREFIX;
 use convene_domain::teams::Permission;
+use convene_domain::text::{self, Shape};
 use convene_domain::{forums, Error};
 
 use crate::problem::ApiError;
@@ -311,6 +312,22 @@ async fn check(s: &AppState, req: Request) -> Result<Request, ApiError> {
         Some(t) => accounts::authenticate(&s.db, &t).await?,
     };
     let (mut parts, body) = req.into_parts();
+    // The path's segments pass the same edge rule as the `Path` extractor's (one line,
+    // no NUL or control characters): anything else names no object — 404, before any
+    // look-up.
+    if let Ok(raw) = RawPathParams::from_request_parts(&mut parts, &()).await {
+        if raw
+            .iter()
+            .any(|(_, v)| text::check(v, Shape::Line, text::PATH_SEGMENT).is_err())
+        {
+            return Err(ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                "no such object",
+            ));
+        }
+    }
     match need {
         Public => {}
         Account { write } => {
