@@ -276,51 +276,13 @@ async fn rolling_restart_of_two_api_processes_behind_haproxy_loses_nothing() {
         done_after_restarts < N,
         "the rush ended before the restarts did"
     );
-    let mut ids = std::collections::HashSet::new();
-    for (i, st, body, _) in &answers {
-        // 201, or 200 when a retry found the registration its cut-off attempt committed.
-        assert!(
-            st.as_u16() == 201 || st.as_u16() == 200,
-            "registration {i}: {st} {body}"
-        );
-        let id = body["registration"]["id"].as_str().unwrap().to_owned();
-        assert!(ids.insert(id), "{body}");
-    }
+    let outcome: Vec<_> = answers
+        .iter()
+        .map(|(i, st, body, _)| (*i, *st, body.clone()))
+        .collect();
     let serving = apis[0].as_ref().unwrap();
-    let (st, stats) = serving
-        .call(
-            reqwest::Method::GET,
-            "/api/v1/forums/rolling-2030/registration-stats",
-            &token,
-            None,
-        )
+    common::rush::assert_outcome(serving, &token, "rolling-2030", &db_url, &outcome, 100, 300)
         .await;
-    assert_eq!(st, 200, "{stats}");
-    assert_eq!(stats["counters"]["confirmed"], 100, "{stats}");
-    assert_eq!(stats["counters"]["waitlisted"], 300, "{stats}");
-    assert_eq!(stats["by_status"]["confirmed"], 100, "{stats}");
-    assert_eq!(stats["by_status"]["waitlisted"], 300, "{stats}");
-
-    use sqlx::Connection as _;
-    let mut c = sqlx::PgConnection::connect(&db_url).await.unwrap();
-    let rows: Vec<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM registrations")
-        .fetch_all(&mut c)
-        .await
-        .unwrap();
-    let rows: std::collections::HashSet<String> =
-        rows.into_iter().map(|(id,)| id.to_string()).collect();
-    assert_eq!(
-        rows, ids,
-        "every answered registration stored, none unanswered"
-    );
-    let (without_outbox,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM registrations r WHERE NOT EXISTS \
-         (SELECT 1 FROM notifications n WHERE n.dedupe_key LIKE 'registration.%:' || r.id::text || '%')",
-    )
-    .fetch_one(&mut c)
-    .await
-    .unwrap();
-    assert_eq!(without_outbox, 0, "every registration has its outbox row");
     let _ = worker.kill();
     let _ = worker.wait();
 }

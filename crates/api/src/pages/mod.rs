@@ -112,7 +112,6 @@ pub fn router(state: AppState) -> Router {
         )
         .with_state(state)
         .layer(axum::middleware::from_fn(security::headers_layer))
-        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 // ---------------------------------------------------------------------------------------

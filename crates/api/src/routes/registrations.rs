@@ -41,7 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_signups))
         .routes(routes!(join_session, leave_session))
         .routes(routes!(stats))
-        .routes(routes!(export_csv))
+        .routes(routes!(registrations_csv))
         .routes(routes!(check_in))
 }
 
@@ -432,7 +432,7 @@ async fn stats(
 /// spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) get a leading `'`.
 #[utoipa::path(get, path = "/forums/{slug}/registrations.csv", tag = "registrations", params(("slug" = String, Path), RegistrationQuery), security(("bearer" = [])),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-async fn export_csv(
+async fn registrations_csv(
     State(s): State<AppState>,
     Organizer(caller): Organizer,
     Path(slug): Path<String>,
