@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use convene_domain::effects;
 use convene_domain::schedule::store;
+use convene_domain::teams::{members, Role};
 use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 
@@ -48,6 +49,10 @@ enum Command {
         /// Load (or refresh) and publish the demo forum `gaziantep2019`.
         #[arg(long)]
         demo: bool,
+        /// With --demo: make this e-mail address the demo forum's owner (the account is
+        /// created if absent) and print a new API token for it, once.
+        #[arg(long, requires = "demo", value_name = "EMAIL")]
+        demo_owner: Option<String>,
     },
     /// Run only the e-mail worker (any number may run against one PostgreSQL).
     Worker,
@@ -122,6 +127,36 @@ enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// Give a person a role on a forum (adding them to its team, and creating the account,
+    /// when absent). A forum keeps at least one owner.
+    Grant {
+        /// The forum's slug.
+        #[arg(long)]
+        forum: String,
+        /// The person's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// owner, organizer, checkin or viewer.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Remove a person from a forum's team (not the last owner).
+    Revoke {
+        /// The forum's slug.
+        #[arg(long)]
+        forum: String,
+        /// The person's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// Parses a role name for the CLI.
+fn parse_role(s: &str) -> std::result::Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
 }
 
 /// The process's allocator (see the `mimalloc` entry in Cargo.toml for why).
@@ -162,6 +197,7 @@ async fn main() -> Result<()> {
     let command = cli.command.unwrap_or(Command::Serve {
         no_worker: false,
         demo: false,
+        demo_owner: None,
     });
     convene_domain::declarations::configure(cfg.declarations.clone());
     let db = convene_domain::db::connect_with(
@@ -172,12 +208,20 @@ async fn main() -> Result<()> {
     .await
     .with_context(|| format!("connecting to {}", config::redact_url(&cfg.database.url)))?;
     match command {
-        Command::Serve { no_worker, demo } => {
+        Command::Serve {
+            no_worker,
+            demo,
+            demo_owner,
+        } => {
             migrate(&db).await?;
             if demo {
                 let slug = load_demo(&db).await?;
                 let links = convene_domain::links::Links::new(&cfg.http.public_base_url)?;
                 println!("demo forum: {}", links.forum_url(&slug));
+                if let Some(email) = demo_owner {
+                    let token = demo_owner_token(&db, &slug, &email).await?;
+                    println!("demo owner {email}; API token (shown only once): {token}");
+                }
             }
             serve(db, cfg, !no_worker).await
         }
@@ -287,6 +331,22 @@ async fn main() -> Result<()> {
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!("{n} token(s) revoked");
+                Ok(())
+            }
+            AdminCommand::Grant { forum, email, role } => {
+                migrate(&db).await?;
+                let m = members::grant_as_admin(&db, &forum, &email, role)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("{} is {} of {forum}", m.email, m.role);
+                Ok(())
+            }
+            AdminCommand::Revoke { forum, email } => {
+                migrate(&db).await?;
+                members::revoke_as_admin(&db, &forum, &email)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("{email} is no longer a member of {forum}");
                 Ok(())
             }
         },
@@ -443,6 +503,18 @@ async fn publish_forum(db: &DatabaseConnection, id: uuid::Uuid) -> Result<()> {
         am.update(db).await?;
     }
     Ok(())
+}
+
+/// Makes `email` the owner of the demo forum and issues it a new API token (returned
+/// to be printed once).
+async fn demo_owner_token(db: &DatabaseConnection, slug: &str, email: &str) -> Result<String> {
+    members::grant_as_admin(db, slug, email, Role::Owner)
+        .await
+        .map_err(|e| anyhow::anyhow!("making {email} the demo forum's owner: {e}"))?;
+    let (_, token) = convene_domain::accounts::create_organizer(db, email, "", "demo")
+        .await
+        .map_err(|e| anyhow::anyhow!("issuing a token to {email}: {e}"))?;
+    Ok(token)
 }
 
 /// Loads the demo forum; returns its slug.

@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 use crate::problem::ApiError;
 use crate::AppState;
 
-/// The caller: anonymous without an `Authorization` header, an organizer with a valid
+/// The caller: the one the access gate authenticated ([`crate::access::gate`]), else
+/// anonymous without an `Authorization` header, an organizer with a valid
 /// `Bearer cvn_org_…` token. A header with a wrong, unknown or revoked token → 401 (a bad
 /// credential is never silently downgraded to anonymous).
 pub struct Auth(pub Caller);
@@ -28,6 +29,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(crate::access::Authenticated(c)) = parts.extensions.get() {
+            return Ok(Auth(c.clone()));
+        }
         let Some(h) = parts.headers.get(header::AUTHORIZATION) else {
             return Ok(Auth(Caller::Anonymous));
         };

@@ -7,6 +7,7 @@
 
 #![allow(clippy::result_large_err)] // ApiError carries the whole problem body; rare path.
 
+pub mod access;
 pub mod extract;
 pub mod limits;
 pub mod openapi;
@@ -104,6 +105,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
         (name = "ledger", description = "The tamper-evident ledger of signatures and its verification"),
         (name = "notifications", description = "The forum's outgoing e-mail: pending, dead, retry"),
         (name = "registrations", description = "Registration, wait-list, sign-ups, check-in"),
+        (name = "teams", description = "A forum's team and roles; the caller's API tokens"),
     )
 )]
 struct ApiDoc;
@@ -147,6 +149,7 @@ fn api(state: Option<AppState>) -> OpenApiRouter<AppState> {
             routes::notifications::router(),
             DEFAULT_BODY_BYTES,
         ))
+        .merge(body_limit(routes::teams::router(), DEFAULT_BODY_BYTES))
 }
 
 /// Builds the whole router: `/healthz`, `/readyz`, `/metrics` ([`ops`]), `/api/v1/…`,
@@ -160,7 +163,14 @@ pub fn router(state: AppState) -> Router {
     let ops_state = state.ops.clone();
     Router::new()
         .merge(ops::router(state.clone()))
-        .nest("/api/v1", api.with_state(state.clone()))
+        .nest(
+            "/api/v1",
+            api.route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                access::gate,
+            ))
+            .with_state(state.clone()),
+        )
         .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi))
         .merge(pages::router(state))
         .fallback(

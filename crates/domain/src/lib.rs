@@ -27,6 +27,7 @@ pub mod rooms;
 pub mod schedule;
 pub mod sessions;
 pub mod speakers;
+pub mod teams;
 pub mod text;
 pub mod util;
 

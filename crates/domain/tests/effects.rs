@@ -34,7 +34,7 @@ async fn forum_with(capacity: i32, n: usize) -> Env {
     let (acc, _) = accounts::create_organizer(&t.db, "org@example.org", "Org", "t")
         .await
         .unwrap();
-    let caller = Caller::Organizer { account_id: acc.id };
+    let caller = Caller::account(acc.id);
     let new: NewForum = serde_json::from_value(serde_json::json!({
         "slug": "fx", "title": "Effects", "time_zone": "UTC",
         "first_day": "2030-01-01", "last_day": "2030-01-02", "capacity": capacity,

@@ -30,6 +30,9 @@ const LAYERS: &[&[&str]] = &[
     ],
     // Schedule formats and their model (pure: parse and write files, no database).
     &["schedule"],
+    // Roles, permissions and their one table; token scopes (pure, below the schema, whose
+    // `forum_members.role` and `api_tokens.scope` columns are these types).
+    &["teams"],
     // The schema: sea-orm table definitions. Any module may read any table.
     &[
         "accounts::entity",
@@ -47,6 +50,8 @@ const LAYERS: &[&[&str]] = &[
     // Accounts and tokens; stored answers of `Idempotency-Key` requests.
     &["accounts", "idempotency"],
     &["forums"],
+    // A forum's team: members and their roles.
+    &["teams::members"],
     // The outbox: every module above may enqueue a notice.
     &["notifications"],
     // The programme.

@@ -25,7 +25,7 @@ async fn enqueue(db: &DatabaseConnection, n: usize) -> Uuid {
     let (acc, _) = accounts::create_organizer(db, "org@example.org", "Org", "t")
         .await
         .unwrap();
-    let caller = Caller::Organizer { account_id: acc.id };
+    let caller = Caller::account(acc.id);
     let input: NewForum = serde_json::from_value(serde_json::json!({
         "slug": "leases", "title": "Leases", "time_zone": "UTC",
         "first_day": "2030-01-01", "last_day": "2030-01-02",

@@ -153,7 +153,7 @@ async fn setup() -> Env {
     let (acc, _) = accounts::create_organizer(&db, "org@example.org", "Org", "t")
         .await
         .unwrap();
-    let caller = Caller::Organizer { account_id: acc.id };
+    let caller = Caller::account(acc.id);
     let f = forums::create(
         &db,
         &caller,

@@ -8,6 +8,7 @@ pub mod rooms;
 pub mod schedule;
 pub mod sessions;
 pub mod speakers;
+pub mod teams;
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use convene_domain::util::etag;

@@ -41,6 +41,12 @@ pub mod api_token {
         pub created_at: DateTimeUtc,
         pub last_used_at: Option<DateTimeUtc>,
         pub revoked_at: Option<DateTimeUtc>,
+        /// When the token stops working (`None`: never).
+        pub expires_at: Option<DateTimeUtc>,
+        /// What the token may do at most.
+        pub scope: crate::teams::TokenScope,
+        /// The one forum the token may act on (`None`: any).
+        pub scope_forum_id: Option<Uuid>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -53,7 +59,7 @@ pub mod api_token {
 pub mod forum_member {
     use sea_orm::entity::prelude::*;
 
-    /// One row of `forum_members`; `role` is `owner`, `organizer` or `checkin`.
+    /// One row of `forum_members`.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "forum_members")]
     pub struct Model {
@@ -61,7 +67,7 @@ pub mod forum_member {
         pub forum_id: Uuid,
         #[sea_orm(primary_key, auto_increment = false)]
         pub account_id: Uuid,
-        pub role: String,
+        pub role: crate::teams::Role,
         pub created_at: DateTimeUtc,
     }
 

@@ -4,6 +4,7 @@
 //! Only its SHA-256 (lower-case hex) is stored, so a leaked database reveals no token.
 
 pub mod entity;
+pub mod tokens;
 
 use base64::Engine;
 use rand::RngCore;
@@ -21,58 +22,19 @@ use crate::error::{ConflictKind, Error, Result};
 /// Prefix of organizer API tokens.
 pub const ORGANIZER_TOKEN_PREFIX: &str = "cvn_org_";
 
-/// A role on one forum, from most to least powerful.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Check-in staff: may read everything of the forum and check people in.
-    Checkin,
-    /// Organizer: may change the forum and its programme.
-    Organizer,
-    /// Owner: an organizer who may also manage members.
-    Owner,
-}
-
-impl Role {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Checkin => "checkin",
-            Role::Organizer => "organizer",
-            Role::Owner => "owner",
-        }
-    }
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "checkin" => Some(Role::Checkin),
-            "organizer" => Some(Role::Organizer),
-            "owner" => Some(Role::Owner),
-            _ => None,
-        }
-    }
-}
+pub use crate::teams::{Grant, Role, TokenScope};
 
 /// The authenticated caller of an operation, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     /// No credential.
     Anonymous,
-    /// An organizer account, authenticated by an API token.
+    /// An organizer account, authenticated by an API token (or the CLI acting for it).
     Organizer {
         /// The account.
         account_id: Uuid,
+        /// What the credential may do at most (the token's scope and forum).
+        grant: Grant,
     },
 }
 
@@ -80,8 +42,25 @@ impl Caller {
     /// The account id of an authenticated caller; [`Error::Unauthenticated`] otherwise.
     pub fn account_id(&self) -> Result<Uuid> {
         match self {
-            Caller::Organizer { account_id } => Ok(*account_id),
+            Caller::Organizer { account_id, .. } => Ok(*account_id),
             Caller::Anonymous => Err(Error::Unauthenticated),
+        }
+    }
+
+    /// An account acting with all its rights (no token scope): the CLI and tests.
+    pub fn account(account_id: Uuid) -> Caller {
+        Caller::Organizer {
+            account_id,
+            grant: Grant::FULL,
+        }
+    }
+
+    /// The caller's grant ([`Grant::FULL`] for the anonymous caller, who has no role
+    /// anywhere to narrow).
+    pub fn grant(&self) -> Grant {
+        match self {
+            Caller::Organizer { grant, .. } => *grant,
+            Caller::Anonymous => Grant::FULL,
         }
     }
 }
@@ -149,6 +128,9 @@ pub async fn create_organizer(
         created_at: Set(now),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        expires_at: Set(None),
+        scope: Set(TokenScope::Full),
+        scope_forum_id: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -156,8 +138,14 @@ pub async fn create_organizer(
     Ok((acc, token))
 }
 
-/// Resolves a bearer token to its caller. A token without the organizer prefix, unknown,
-/// or revoked → [`Error::Unauthenticated`].
+/// How stale `api_tokens.last_used_at` may get before a request writes it again: at most
+/// one write per token per minute, not one per request.
+pub const LAST_USED_GRANULARITY: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Resolves a bearer token to its caller, with the token's scope as its [`Grant`]. A
+/// token without the organizer prefix, unknown, revoked or expired →
+/// [`Error::Unauthenticated`]. Records the time of use when the stored one is older than
+/// [`LAST_USED_GRANULARITY`] (a failed record is logged, never refused).
 pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> Result<Caller> {
     if !token.starts_with(ORGANIZER_TOKEN_PREFIX) {
         return Err(Error::Unauthenticated);
@@ -166,12 +154,34 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> Result<Call
         .filter(api_token::Column::TokenHash.eq(hash_token(token)))
         .one(db)
         .await?;
-    match row {
-        Some(t) if t.revoked_at.is_none() => Ok(Caller::Organizer {
-            account_id: t.account_id,
-        }),
-        _ => Err(Error::Unauthenticated),
+    let now = crate::db::now();
+    let t = match row {
+        Some(t) if t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now) => t,
+        _ => return Err(Error::Unauthenticated),
+    };
+    if t.last_used_at
+        .is_none_or(|u| now - u >= LAST_USED_GRANULARITY)
+    {
+        let res = api_token::Entity::update_many()
+            .col_expr(
+                api_token::Column::LastUsedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(api_token::Column::Id.eq(t.id))
+            .exec(db)
+            .await;
+        if let Err(e) = res {
+            tracing::warn!(error = %e, "could not record a token's last use");
+        }
     }
+    Ok(Caller::Organizer {
+        account_id: t.account_id,
+        grant: Grant {
+            scope: t.scope,
+            forum_id: t.scope_forum_id,
+            token_id: Some(t.id),
+        },
+    })
 }
 
 /// Revokes every token of the account with that e-mail; returns how many were revoked.
@@ -196,19 +206,24 @@ pub async fn revoke_tokens(db: &DatabaseConnection, email: &str) -> Result<u64> 
     Ok(res.rows_affected)
 }
 
-/// The caller's role on a forum, if any.
+/// The role the caller acts with on a forum, if any: its member role narrowed by the
+/// credential's grant ([`Grant::narrow`]: a token's scope caps it, a token bound to
+/// another forum has none here).
 pub async fn role_on(
     db: &impl ConnectionTrait,
     caller: &Caller,
     forum_id: Uuid,
 ) -> Result<Option<Role>> {
-    let Caller::Organizer { account_id } = caller else {
+    let Caller::Organizer { account_id, grant } = caller else {
         return Ok(None);
     };
+    if grant.forum_id.is_some_and(|f| f != forum_id) {
+        return Ok(None);
+    }
     let m = forum_member::Entity::find_by_id((forum_id, *account_id))
         .one(db)
         .await?;
-    Ok(m.and_then(|m| Role::parse(&m.role)))
+    Ok(m.and_then(|m| grant.narrow(forum_id, m.role)))
 }
 
 /// Gives the account with `email` the role `role` on a forum (replacing any earlier role).
@@ -231,7 +246,7 @@ pub async fn grant_role(
     forum_member::ActiveModel {
         forum_id: Set(forum_id),
         account_id: Set(acc.id),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role),
         created_at: Set(crate::db::now()),
     }
     .insert(txn)

@@ -28,9 +28,10 @@ use uuid::Uuid;
 pub use entity::declaration::Model as Declaration;
 use entity::{declaration, translation, version};
 
-use crate::accounts::{Caller, Role};
+use crate::accounts::Caller;
 use crate::error::{ConflictKind, Error, FieldError, Result};
 use crate::forums::{self, ForumAccess};
+use crate::teams::Permission;
 use crate::util::{self, double_option};
 
 /// Settings of signature confirmation (`[declarations]` in the configuration).
@@ -325,7 +326,7 @@ pub async fn find_for_write(
     forum_slug: &str,
     slug: &str,
 ) -> Result<(ForumAccess, Declaration)> {
-    let access = forums::find_for_write(db, caller, forum_slug, Role::Organizer).await?;
+    let access = forums::find_for_write(db, caller, forum_slug, Permission::Edit).await?;
     let d = by_slug(db, access.forum.id, slug).await?;
     Ok((access, d))
 }
@@ -370,7 +371,7 @@ pub async fn create(
     }
     let txn = crate::db::begin_write(db).await?;
     let (access, _) = (
-        forums::find_for_write(&txn, caller, forum_slug, Role::Organizer).await?,
+        forums::find_for_write(&txn, caller, forum_slug, Permission::Edit).await?,
         (),
     );
     if by_slug(&txn, access.forum.id, &slug).await.is_ok() {

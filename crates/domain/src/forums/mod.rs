@@ -16,6 +16,7 @@ pub use entity::Model as Forum;
 use crate::accounts::{self, Caller, Role};
 use crate::change::Change;
 use crate::error::{ConflictKind, Error, FieldError, Result};
+use crate::teams::{self, Permission};
 use crate::util::{self, double_option, Page};
 
 /// The longest forum, in days.
@@ -501,6 +502,7 @@ pub fn unique_slug(e: sea_orm::DbErr, slug: &str) -> Error {
 /// Errors: 401 anonymous; 422 field errors; 409 `already-exists` for a taken slug.
 pub async fn create(db: &DatabaseConnection, caller: &Caller, input: NewForum) -> Result<Forum> {
     let account_id = caller.account_id()?;
+    may_create(caller)?;
     let now = crate::db::now();
     let day_change = match &input.day_change {
         Some(s) => parse_hhmm("day_change", s)?,
@@ -557,7 +559,7 @@ pub async fn create(db: &DatabaseConnection, caller: &Caller, input: NewForum) -
     accounts::forum_member::ActiveModel {
         forum_id: Set(forum.id),
         account_id: Set(account_id),
-        role: Set(Role::Owner.as_str().into()),
+        role: Set(Role::Owner),
         created_at: Set(now),
     }
     .insert(&txn)
@@ -566,16 +568,34 @@ pub async fn create(db: &DatabaseConnection, caller: &Caller, input: NewForum) -
     Ok(forum)
 }
 
+/// 403 unless the caller may create forums: an account acting without a narrower token
+/// scope ([`crate::teams::Grant::may_change_account`]).
+pub fn may_create(caller: &Caller) -> Result<()> {
+    if caller.grant().may_change_account() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "this token's scope does not allow creating forums",
+        ))
+    }
+}
+
 /// A forum together with the caller's role on it.
 #[derive(Debug, Clone)]
 pub struct ForumAccess {
     /// The forum row.
     pub forum: Forum,
-    /// The caller's role, if any.
+    /// The role the caller acts with, if any (its member role narrowed by its token's
+    /// scope: [`accounts::role_on`]).
     pub role: Option<Role>,
 }
 
 impl ForumAccess {
+    /// Whether the caller may do what `need` covers here ([`teams::allows`]).
+    pub fn may(&self, need: Permission) -> bool {
+        self.role.is_some_and(|r| teams::allows(r, need))
+    }
+
     /// The forum's time zone (validated on write, so it parses).
     pub fn tz(&self) -> chrono_tz::Tz {
         self.forum.time_zone.parse().unwrap_or(chrono_tz::UTC)
@@ -603,22 +623,25 @@ pub async fn find_visible(
     }
 }
 
-/// Finds a forum the caller may change with at least role `min`.
+/// Finds a forum on which the caller has the permission `need` — the one check of a
+/// caller against a forum ([`ForumAccess::may`], by the table [`teams::RIGHTS`]); the
+/// API's access gate calls it too, before a request's body is read.
 /// Errors: 401 anonymous; 404 when the caller may not even see it; 403 when they may see
-/// it but lack the role.
+/// it but their role (narrowed by their token's scope) lacks the permission.
 pub async fn find_for_write(
     db: &impl ConnectionTrait,
     caller: &Caller,
     slug: &str,
-    min: Role,
+    need: Permission,
 ) -> Result<ForumAccess> {
     caller.account_id()?;
     let access = find_visible(db, caller, slug).await?;
-    match access.role {
-        Some(r) if r >= min => Ok(access),
-        _ => Err(Error::Forbidden(
+    if access.may(need) {
+        Ok(access)
+    } else {
+        Err(Error::Forbidden(
             "your role on this forum does not allow this",
-        )),
+        ))
     }
 }
 
@@ -630,9 +653,9 @@ pub async fn find_for_change(
     db: &impl ConnectionTrait,
     caller: &Caller,
     slug: &str,
-    min: Role,
+    need: Permission,
 ) -> Result<ForumAccess> {
-    let access = find_for_write(db, caller, slug, min).await?;
+    let access = find_for_write(db, caller, slug, need).await?;
     not_archived(&access.forum)?;
     Ok(access)
 }
@@ -675,13 +698,14 @@ pub async fn list(
 ) -> Result<Page<ForumView>> {
     let limit = util::page_limit(q.limit)?;
     let mut visible = Condition::any().add(entity::Column::Status.ne("draft"));
-    if let Caller::Organizer { account_id } = caller {
+    if let Caller::Organizer { account_id, grant } = caller {
         let member_ids: Vec<Uuid> = accounts::forum_member::Entity::find()
             .filter(accounts::forum_member::Column::AccountId.eq(*account_id))
             .all(db)
             .await?
             .into_iter()
             .map(|m| m.forum_id)
+            .filter(|f| grant.forum_id.is_none_or(|g| g == *f))
             .collect();
         if !member_ids.is_empty() {
             visible = visible.add(entity::Column::Id.is_in(member_ids));
@@ -724,7 +748,7 @@ pub async fn update_in(
     if_match: Option<&str>,
     patch: ForumPatch,
 ) -> Result<(Forum, Vec<Change>)> {
-    let access = find_for_change(txn, caller, slug, Role::Organizer).await?;
+    let access = find_for_change(txn, caller, slug, Permission::Edit).await?;
     crate::db::lock_forum(txn, access.forum.id).await?;
     let current = entity::Entity::find_by_id(access.forum.id)
         .one(txn)
@@ -831,7 +855,7 @@ pub async fn transition_in(
     if_match: Option<&str>,
     to: ForumStatus,
 ) -> Result<(Forum, Vec<Change>)> {
-    let access = find_for_write(txn, caller, slug, Role::Organizer).await?;
+    let access = find_for_write(txn, caller, slug, Permission::Edit).await?;
     crate::db::lock_forum(txn, access.forum.id).await?;
     let mut f = entity::Entity::find_by_id(access.forum.id)
         .one(txn)
@@ -872,7 +896,7 @@ pub async fn transition_in(
 /// Errors: 401/403/404; 409 `invalid-state` unless the forum is a draft.
 pub async fn delete(db: &DatabaseConnection, caller: &Caller, slug: &str) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
-    let access = find_for_write(&txn, caller, slug, Role::Owner).await?;
+    let access = find_for_write(&txn, caller, slug, Permission::ManageTeam).await?;
     if access.forum.status != "draft" {
         return Err(Error::Conflict {
             kind: ConflictKind::InvalidState,

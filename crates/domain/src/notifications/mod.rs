@@ -38,9 +38,10 @@ use uuid::Uuid;
 
 pub use entity::Model as Notification;
 
-use crate::accounts::{Caller, Role};
+use crate::accounts::Caller;
 use crate::error::{ConflictKind, Error, Result};
 use crate::forums;
+use crate::teams::Permission;
 use crate::util::{self, Page};
 
 /// PostgreSQL `LISTEN`/`NOTIFY` channel raised by [`enqueue`] and [`retry`].
@@ -518,7 +519,7 @@ pub struct NotificationQuery {
     pub cursor: Option<String>,
 }
 
-/// Lists a forum's notifications, oldest first (organizers). Errors: 401/403/404; 422 for
+/// Lists a forum's notifications, oldest first (the team: [`Permission::Read`]). Errors: 401/403/404; 422 for
 /// an unknown `status`, a bad `limit` or `cursor`.
 pub async fn list(
     db: &DatabaseConnection,
@@ -527,7 +528,7 @@ pub async fn list(
     q: NotificationQuery,
 ) -> Result<Page<NotificationView>> {
     let limit = util::page_limit(q.limit)?;
-    let access = forums::find_for_write(db, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_write(db, caller, slug, Permission::Read).await?;
     let statuses: Vec<String> = match q.status.as_deref() {
         None => vec!["pending".into(), "dead".into()],
         Some(s @ ("pending" | "dead" | "sent" | "cancelled")) => vec![s.into()],
@@ -580,7 +581,7 @@ pub async fn retry(
     id: Uuid,
 ) -> Result<NotificationView> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Permission::Edit).await?;
     let row = entity::Entity::find_by_id(id)
         .filter(entity::Column::ForumId.eq(access.forum.id))
         .one(&txn)

@@ -12,9 +12,10 @@ use uuid::Uuid;
 use super::entity::{registration, signup};
 use super::signups::{lock_session_counters, save_session_counters};
 use super::{lock_counters, lock_registration, save_counters, RegistrationView, Status};
-use crate::accounts::{Caller, Role};
+use crate::accounts::Caller;
 use crate::error::{ConflictKind, Error, Result};
 use crate::forums;
+use crate::teams::Permission;
 
 /// Body of `POST /forums/{slug}/check-ins`: exactly one of `registration_id` and `code`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -59,7 +60,7 @@ pub async fn check_in(
     input: CheckIn,
 ) -> Result<CheckInResult> {
     let txn = crate::db::begin_write(db).await?;
-    let a = forums::find_for_change(&txn, caller, slug, Role::Checkin).await?;
+    let a = forums::find_for_change(&txn, caller, slug, Permission::CheckIn).await?;
     let forum_id = a.forum.id;
     let mut ctr = lock_counters(&txn, forum_id).await?;
     let id = match (input.registration_id, input.code.as_deref()) {

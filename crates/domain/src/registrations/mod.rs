@@ -46,10 +46,11 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::accounts::{self, Caller, Role};
+use crate::accounts::{self, Caller};
 use crate::error::{ConflictKind, Error, FieldError, Result};
 use crate::forums::{self, Forum};
 use crate::notifications::{self, reminders, NewNotification};
+use crate::teams::Permission;
 
 use crate::idempotency;
 pub use entity::registration::Model as Registration;
@@ -687,7 +688,7 @@ pub async fn put_form(
         return Err(Error::Validation(errs));
     }
     let txn = crate::db::begin_write(db).await?;
-    let a = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
+    let a = forums::find_for_change(&txn, caller, slug, Permission::Edit).await?;
     crate::db::lock_forum(&txn, a.forum.id).await?;
     let current = form::Entity::find_by_id(a.forum.id).one(&txn).await?;
     let version = current.as_ref().map_or(0, |f| f.version) + 1;
@@ -1232,7 +1233,7 @@ pub async fn send_fresh_link(
     id: Uuid,
 ) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
-    let (forum, r) = resolve(&txn, actor, slug, id, Role::Organizer).await?;
+    let (forum, r) = resolve(&txn, actor, slug, id, Permission::Edit).await?;
     resend_link_in(&txn, &forum, r.id, &r.email).await?;
     txn.commit().await?;
     Ok(())
@@ -1243,13 +1244,13 @@ pub async fn send_fresh_link(
 
 /// Resolves the forum and registration `id` for `actor`: a participant token reaches
 /// only its own registration (404 otherwise; unknown or revoked token → 401); staff need
-/// `min` on the forum (401/403/404 as [`forums::find_for_write`]).
+/// `need` on the forum (401/403/404 as [`forums::find_for_write`]).
 pub async fn resolve(
     db: &impl ConnectionTrait,
     actor: &Actor,
     slug: &str,
     id: Uuid,
-    min: Role,
+    need: Permission,
 ) -> Result<(Forum, Registration)> {
     match actor {
         Actor::Participant(t) => {
@@ -1276,7 +1277,7 @@ pub async fn resolve(
             Ok((forum, r))
         }
         Actor::Staff(caller) => {
-            let a = forums::find_for_write(db, caller, slug, min).await?;
+            let a = forums::find_for_write(db, caller, slug, need).await?;
             let r = registration::Entity::find_by_id(id)
                 .one(db)
                 .await?
@@ -1320,7 +1321,7 @@ pub async fn get(
     slug: &str,
     id: Uuid,
 ) -> Result<RegistrationView> {
-    let (_, r) = resolve(db, actor, slug, id, Role::Checkin).await?;
+    let (_, r) = resolve(db, actor, slug, id, Permission::Read).await?;
     with_position(db, &r).await
 }
 
@@ -1334,7 +1335,7 @@ pub async fn update(
     p: RegistrationPatch,
 ) -> Result<RegistrationView> {
     let txn = crate::db::begin_write(db).await?;
-    let (forum, _) = resolve(&txn, actor, slug, id, Role::Organizer).await?;
+    let (forum, _) = resolve(&txn, actor, slug, id, Permission::Edit).await?;
     crate::forums::not_archived(&forum)?;
     let mut r = lock_registration(&txn, id).await?;
     if matches!(
@@ -1405,7 +1406,7 @@ pub async fn rotate_token(
     id: Uuid,
 ) -> Result<RegistrationCreated> {
     let txn = crate::db::begin_write(db).await?;
-    let (forum, r) = resolve(&txn, actor, slug, id, Role::Organizer).await?;
+    let (forum, r) = resolve(&txn, actor, slug, id, Permission::Edit).await?;
     token::Entity::update_many()
         .col_expr(
             token::Column::RevokedAt,
@@ -1567,7 +1568,7 @@ pub async fn cancel(
 ) -> Result<RegistrationView> {
     let reason = reason_text(reason.reason)?;
     let txn = crate::db::begin_write(db).await?;
-    let (forum, _) = resolve(&txn, actor, slug, id, Role::Organizer).await?;
+    let (forum, _) = resolve(&txn, actor, slug, id, Permission::Edit).await?;
     crate::forums::not_archived(&forum)?;
     crate::db::lock_forum_shared(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;
@@ -1609,7 +1610,7 @@ pub async fn reject(
     let reason = reason_text(reason.reason)?;
     let txn = crate::db::begin_write(db).await?;
     let actor = Actor::Staff(caller.clone());
-    let (forum, _) = resolve(&txn, &actor, slug, id, Role::Organizer).await?;
+    let (forum, _) = resolve(&txn, &actor, slug, id, Permission::Edit).await?;
     crate::forums::not_archived(&forum)?;
     crate::db::lock_forum_shared(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;
@@ -1654,7 +1655,7 @@ pub async fn approve(
 ) -> Result<RegistrationView> {
     let txn = crate::db::begin_write(db).await?;
     let actor = Actor::Staff(caller.clone());
-    let (forum, _) = resolve(&txn, &actor, slug, id, Role::Organizer).await?;
+    let (forum, _) = resolve(&txn, &actor, slug, id, Permission::Edit).await?;
     crate::forums::not_archived(&forum)?;
     crate::db::lock_forum_shared(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;
@@ -1725,7 +1726,7 @@ pub async fn promote(
 ) -> Result<RegistrationView> {
     let txn = crate::db::begin_write(db).await?;
     let actor = Actor::Staff(caller.clone());
-    let (forum, _) = resolve(&txn, &actor, slug, id, Role::Organizer).await?;
+    let (forum, _) = resolve(&txn, &actor, slug, id, Permission::Edit).await?;
     crate::forums::not_archived(&forum)?;
     crate::db::lock_forum(&txn, forum.id).await?;
     let mut ctr = lock_counters(&txn, forum.id).await?;

@@ -15,11 +15,11 @@ use uuid::Uuid;
 
 use super::entity::{registration, session_counters, signup};
 use super::{bump, forum_data, lock_registration, resolve, seat_free, Actor, Status};
-use crate::accounts::Role;
 use crate::error::{ConflictKind, ConflictingSession, Error, Result};
 use crate::forums::Forum;
 use crate::notifications::{self, reminders, NewNotification};
 use crate::sessions::entity::session;
+use crate::teams::Permission;
 
 /// A sign-up as shown to its holder.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -345,7 +345,7 @@ pub async fn join(
     session_id: Uuid,
 ) -> Result<SignupView> {
     let txn = crate::db::begin_write(db).await?;
-    let (forum, _) = resolve(&txn, actor, slug, reg_id, Role::Organizer).await?;
+    let (forum, _) = resolve(&txn, actor, slug, reg_id, Permission::Edit).await?;
     crate::forums::not_archived(&forum)?;
     crate::db::lock_forum_shared(&txn, forum.id).await?;
     let forum = crate::forums::by_id(&txn, forum.id).await?;
@@ -475,7 +475,7 @@ pub async fn leave(
     session_id: Uuid,
 ) -> Result<SignupView> {
     let txn = crate::db::begin_write(db).await?;
-    let (forum, _) = resolve(&txn, actor, slug, reg_id, Role::Organizer).await?;
+    let (forum, _) = resolve(&txn, actor, slug, reg_id, Permission::Edit).await?;
     crate::forums::not_archived(&forum)?;
     crate::db::lock_forum_shared(&txn, forum.id).await?;
     lock_registration(&txn, reg_id).await?;
@@ -515,7 +515,7 @@ pub async fn list(
     slug: &str,
     reg_id: Uuid,
 ) -> Result<Vec<SignupView>> {
-    let (_, _) = resolve(db, actor, slug, reg_id, Role::Checkin).await?;
+    let (_, _) = resolve(db, actor, slug, reg_id, Permission::Read).await?;
     let sus = signup::Entity::find()
         .filter(signup::Column::RegistrationId.eq(reg_id))
         .all(db)
@@ -685,7 +685,7 @@ pub async fn agenda(
     reg_id: Uuid,
     links: &crate::links::Links,
 ) -> Result<(String, String)> {
-    let (forum, r) = resolve(db, actor, slug, reg_id, Role::Checkin).await?;
+    let (forum, r) = resolve(db, actor, slug, reg_id, Permission::Read).await?;
     let seated = seated_sessions(db, r.id).await?;
     let guids: std::collections::HashSet<String> = if seated.is_empty() {
         Default::default()

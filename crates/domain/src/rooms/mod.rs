@@ -14,11 +14,12 @@ use uuid::Uuid;
 
 pub use entity::Model as Room;
 
-use crate::accounts::{Caller, Role};
+use crate::accounts::Caller;
 use crate::change::Change;
 use crate::error::{ConflictKind, Error, FieldError, Result};
 use crate::forums;
 use crate::names::NameKey;
+use crate::teams::Permission;
 use crate::util;
 
 /// A room as the API shows it.
@@ -196,7 +197,7 @@ pub async fn create(
     input: NewRoom,
 ) -> Result<Room> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Permission::Edit).await?;
     crate::db::lock_forum(&txn, access.forum.id).await?;
     let position = match input.position {
         Some(p) => p,
@@ -251,7 +252,7 @@ pub async fn update_in(
     if_match: Option<&str>,
     patch: RoomPatch,
 ) -> Result<(Room, Vec<Change>)> {
-    let access = forums::find_for_change(txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(txn, caller, slug, Permission::Edit).await?;
     crate::db::lock_forum(txn, access.forum.id).await?;
     let current = find_in(txn, access.forum.id, id).await?;
     util::check_if_match(if_match, current.version)?;
@@ -305,7 +306,7 @@ pub async fn update_in(
 /// first). Errors: 401/403/404; 409 `invalid-state` naming how many sessions use it.
 pub async fn delete(db: &DatabaseConnection, caller: &Caller, slug: &str, id: Uuid) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Permission::Edit).await?;
     crate::db::lock_forum(&txn, access.forum.id).await?;
     find_in(&txn, access.forum.id, id).await?;
     let used = crate::sessions::entity::session::Entity::find()

@@ -28,6 +28,7 @@ use crate::rooms::{self, Room};
 use crate::sessions::entity::{session, session_speaker};
 use crate::sessions::{self, Session, SessionKind, SessionStatus};
 use crate::speakers::{self, Speaker};
+use crate::teams::Permission;
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -114,7 +115,7 @@ pub async fn import_into_in(
     slug: &str,
     programme: &Programme,
 ) -> Result<(ImportReport, Vec<Change>)> {
-    let access = forums::find_for_change(txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(txn, caller, slug, Permission::Edit).await?;
     apply(txn, &access.forum, programme).await
 }
 
@@ -186,11 +187,12 @@ pub async fn import_new_forum_in(
         .insert(txn)
         .await
         .map_err(|e| forums::unique_slug(e, &slug))?;
-    if let Some(Caller::Organizer { account_id }) = caller {
+    if let Some(c @ Caller::Organizer { account_id, .. }) = caller {
+        forums::may_create(c)?;
         accounts::forum_member::ActiveModel {
             forum_id: sea_orm::Set(forum.id),
             account_id: sea_orm::Set(*account_id),
-            role: sea_orm::Set(Role::Owner.as_str().into()),
+            role: sea_orm::Set(Role::Owner),
             created_at: sea_orm::Set(now),
         }
         .insert(txn)

@@ -20,13 +20,14 @@ use uuid::Uuid;
 pub use entity::session::Model as Session;
 use entity::{session, session_speaker};
 
-use crate::accounts::{Caller, Role};
+use crate::accounts::Caller;
 use crate::change::Change;
 use crate::error::{ConflictKind, ConflictingSession, Error, FieldError, Result};
 use crate::forums::{self, ForumAccess};
 use crate::rooms::{self, Room};
 use crate::schedule::PersonRole;
 use crate::speakers;
+use crate::teams::Permission;
 use crate::util::{self, double_option, Page};
 
 /// What kind of session it is.
@@ -868,7 +869,7 @@ pub async fn create_in(
     input: NewSession,
 ) -> Result<(SessionView, Vec<Change>)> {
     let people = parse_speakers(&input.speakers)?;
-    let access = forums::find_for_change(txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(txn, caller, slug, Permission::Edit).await?;
     crate::db::lock_forum(txn, access.forum.id).await?;
     let now = crate::db::now();
     let s = Session {
@@ -936,7 +937,7 @@ pub async fn update_in(
         Some(list) => Some(parse_speakers(list)?),
         None => None,
     };
-    let access = forums::find_for_change(txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(txn, caller, slug, Permission::Edit).await?;
     crate::db::lock_forum(txn, access.forum.id).await?;
     let current = find_in(txn, access.forum.id, id).await?;
     util::check_if_match(if_match, current.version)?;
@@ -1161,7 +1162,7 @@ pub async fn delete_in(
     id: Uuid,
     if_match: Option<&str>,
 ) -> Result<((), Vec<Change>)> {
-    let access = forums::find_for_change(txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(txn, caller, slug, Permission::Edit).await?;
     crate::db::lock_forum(txn, access.forum.id).await?;
     let current = find_in(txn, access.forum.id, id).await?;
     util::check_if_match(if_match, current.version)?;

@@ -12,9 +12,10 @@ use uuid::Uuid;
 
 pub use entity::Model as Speaker;
 
-use crate::accounts::{Caller, Role};
+use crate::accounts::Caller;
 use crate::error::{Error, FieldError, Result};
 use crate::forums;
+use crate::teams::Permission;
 
 /// A speaker as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -118,7 +119,7 @@ pub async fn list(
     slug: &str,
 ) -> Result<Vec<SpeakerView>> {
     let access = forums::find_visible(db, caller, slug).await?;
-    let organizer = access.role.is_some_and(|r| r >= Role::Organizer);
+    let organizer = access.may(Permission::Edit);
     Ok(entity::Entity::find()
         .filter(entity::Column::ForumId.eq(access.forum.id))
         .order_by_asc(entity::Column::Name)
@@ -149,7 +150,7 @@ pub async fn get(
     id: Uuid,
 ) -> Result<SpeakerView> {
     let access = forums::find_visible(db, caller, slug).await?;
-    let organizer = access.role.is_some_and(|r| r >= Role::Organizer);
+    let organizer = access.may(Permission::Edit);
     Ok(SpeakerView::for_caller(
         &find_in(db, access.forum.id, id).await?,
         organizer,
@@ -164,7 +165,7 @@ pub async fn create(
     input: SpeakerInput,
 ) -> Result<Speaker> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Permission::Edit).await?;
     let now = crate::db::now();
     let s = Speaker {
         id: Uuid::new_v4(),
@@ -196,7 +197,7 @@ pub async fn update(
     input: SpeakerInput,
 ) -> Result<Speaker> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Permission::Edit).await?;
     let current = find_in(&txn, access.forum.id, id).await?;
     let mut s = current.clone();
     if let Some(v) = input.name {
@@ -231,7 +232,7 @@ pub async fn update(
 /// Deletes a speaker and their programme roles. Errors: 401/403/404.
 pub async fn delete(db: &DatabaseConnection, caller: &Caller, slug: &str, id: Uuid) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
-    let access = forums::find_for_change(&txn, caller, slug, Role::Organizer).await?;
+    let access = forums::find_for_change(&txn, caller, slug, Permission::Edit).await?;
     find_in(&txn, access.forum.id, id).await?;
     entity::Entity::delete_by_id(id).exec(&txn).await?;
     crate::db::touch_programme(&txn, access.forum.id).await?;
