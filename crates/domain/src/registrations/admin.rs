@@ -123,6 +123,10 @@ pub async fn list(
 pub struct SessionAttendance {
     /// The session.
     pub session_id: Uuid,
+    /// Its title.
+    pub title: String,
+    /// Its start and end in the forum's zone.
+    pub local: crate::sessions::LocalTimes,
     /// Seats taken.
     pub confirmed: i32,
     /// Wait-listed.
@@ -177,18 +181,33 @@ pub async fn stats(
 ) -> Result<RegistrationStats> {
     let a = forums::find_for_write(db, caller, slug, Role::Checkin).await?;
     let id = a.forum.id;
-    let sessions = session_counters::Entity::find()
+    let counters: Vec<session_counters::Model> = session_counters::Entity::find()
         .filter(session_counters::Column::ForumId.eq(id))
         .all(db)
-        .await?
+        .await?;
+    let rows: std::collections::HashMap<Uuid, crate::sessions::Session> =
+        crate::sessions::entity::session::Entity::find()
+            .filter(crate::sessions::entity::session::Column::ForumId.eq(id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+    let mut sessions: Vec<SessionAttendance> = counters
         .into_iter()
-        .map(|c| SessionAttendance {
-            session_id: c.session_id,
-            confirmed: c.confirmed_count,
-            waitlisted: c.waitlisted_count,
-            checked_in: c.checked_in_count,
+        .filter_map(|c| {
+            let s = rows.get(&c.session_id)?;
+            Some(SessionAttendance {
+                session_id: c.session_id,
+                title: s.title.clone(),
+                local: crate::sessions::LocalTimes::of(&a.forum, s.starts_at, s.ends_at),
+                confirmed: c.confirmed_count,
+                waitlisted: c.waitlisted_count,
+                checked_in: c.checked_in_count,
+            })
         })
         .collect();
+    sessions.sort_by_key(|s| (s.local.starts_at, s.session_id));
     Ok(RegistrationStats {
         capacity: a.forum.capacity,
         counters: counters_of(db, id).await?,
