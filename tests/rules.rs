@@ -736,3 +736,92 @@ async fn errors_name_the_token_the_resend_and_the_argument() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--owner \"nobody@example.org\""), "{err}");
 }
+
+// ------------------------------------------------------------------------------------
+// 12. One list shape; the public participant list is opt-in
+// ------------------------------------------------------------------------------------
+
+/// Declarations, versions, rooms, speakers and sign-ups answer `{items, next_cursor}` like
+/// every other list; the public participant list is 404 until the organizer turns it on,
+/// then shows consenting confirmed participants (name, organization, city, country) only.
+#[tokio::test]
+async fn lists_share_one_shape_and_the_participant_list_is_opt_in() {
+    let ctx = Ctx::start().await;
+    ctx.forum("lists", json!({})).await;
+    let (st, v) = ctx
+        .call(
+            Method::POST,
+            "/forums/lists/declarations",
+            Some(json!({"slug": "decl", "title": "Declaration", "language": "en"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let (st, r) = ctx.register("lists", 1).await;
+    assert_eq!(st, 201, "{r}");
+    let rid = r["registration"]["id"].as_str().unwrap();
+    for path in [
+        "/forums/lists/declarations".to_owned(),
+        "/forums/lists/declarations/decl/versions".to_owned(),
+        "/forums/lists/rooms".to_owned(),
+        "/forums/lists/speakers".to_owned(),
+        format!("/forums/lists/registrations/{rid}/signups"),
+        "/forums/lists/sessions".to_owned(),
+        "/forums/lists/registrations".to_owned(),
+    ] {
+        let (st, v) = ctx.call(Method::GET, &path, None).await;
+        assert_eq!(st, 200, "{path}: {v}");
+        assert!(v["items"].is_array(), "{path}: {v}");
+        assert!(
+            v.as_object().unwrap().contains_key("next_cursor"),
+            "{path}: {v}"
+        );
+    }
+
+    // The public list: off by default.
+    let (st, p) = ctx
+        .anon(Method::GET, "/forums/lists/participants", None)
+        .await;
+    assert_eq!(st, 404, "{p}");
+    for (i, consent) in [(2, true), (3, false), (4, true)] {
+        let (st, r) = ctx
+            .anon(
+                Method::POST,
+                "/forums/lists/registrations",
+                Some(
+                    json!({"name": format!("Participant {i}"), "email": format!("p{i}@example.org"),
+                    "category": "mayor", "organization": "Municipality", "city": "Kilis",
+                    "country": "TR", "public_consent": consent}),
+                ),
+            )
+            .await;
+        assert_eq!(st, 201, "{r}");
+    }
+    let (st, f) = ctx
+        .call(
+            Method::PATCH,
+            "/forums/lists",
+            Some(json!({"public_participant_list": true})),
+        )
+        .await;
+    assert_eq!(st, 200, "{f}");
+    assert_eq!(f["public_participant_list"], true);
+    let (st, p) = ctx
+        .anon(Method::GET, "/forums/lists/participants?limit=1", None)
+        .await;
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(
+        p["items"],
+        json!([{"name": "Participant 2", "organization": "Municipality", "city": "Kilis", "country": "TR"}])
+    );
+    let c = p["next_cursor"].as_str().unwrap();
+    let (st, p) = ctx
+        .anon(
+            Method::GET,
+            &format!("/forums/lists/participants?limit=1&cursor={c}"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(p["items"][0]["name"], "Participant 4", "{p}");
+    assert!(!p.to_string().contains("example.org"), "{p}");
+}

@@ -15,6 +15,7 @@ mod m20261129_000005_notifier;
 mod m20261129_000006_reminders;
 mod m20261129_000007_reregistration;
 mod m20261130_000008_outbox_indexes;
+mod m20261201_000009_forum_rules;
 
 /// The ordered list of convene's migrations.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_reminders::Migration),
             Box::new(m20261129_000007_reregistration::Migration),
             Box::new(m20261130_000008_outbox_indexes::Migration),
+            Box::new(m20261201_000009_forum_rules::Migration),
         ]
     }
 }

@@ -65,6 +65,18 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A list short enough to come whole (a forum's rooms, speakers, declarations, a
+    /// declaration's versions, a registration's sign-ups): every item in one page, no
+    /// `next_cursor`. Same shape as the paginated lists, so that clients read all alike.
+    pub fn whole(items: Vec<T>) -> Self {
+        Page {
+            items,
+            next_cursor: None,
+        }
+    }
+}
+
 /// Default and maximum page sizes.
 pub const DEFAULT_LIMIT: u64 = 50;
 /// The largest `limit` accepted.

@@ -126,6 +126,9 @@ pub struct ForumView {
     /// Minutes before each session's start at which each seat holder gets the
     /// `reminder.session` e-mail; `0` = off.
     pub session_reminder_minutes: i32,
+    /// Whether `GET /forums/{slug}/participants` publishes the confirmed participants who
+    /// consented (name, organization, city, country); off unless the organizer turns it on.
+    pub public_participant_list: bool,
     /// Status.
     pub status: ForumStatus,
     /// Row version; the ETag is `"<version>"`.
@@ -163,6 +166,7 @@ impl From<&Forum> for ForumView {
             languages: serde_json::from_value(f.languages.clone()).unwrap_or_default(),
             forum_reminder_minutes: f.forum_reminder_minutes,
             session_reminder_minutes: f.session_reminder_minutes,
+            public_participant_list: f.public_participant_list,
             status: ForumStatus::parse(&f.status).unwrap_or(ForumStatus::Draft),
             version: f.version,
             created_at: f.created_at,
@@ -266,6 +270,9 @@ pub struct NewForum {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
     pub session_reminder_minutes: Option<Option<i32>>,
+    /// Publish the list of consenting confirmed participants; default `false`.
+    #[serde(default)]
+    pub public_participant_list: Option<bool>,
 }
 
 /// Body of `PATCH /forums/{slug}`: absent fields stay, `null` clears a nullable field.
@@ -373,6 +380,8 @@ pub struct ForumPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
     pub session_reminder_minutes: Option<Option<i32>>,
+    /// Publish (or stop publishing) the list of consenting confirmed participants.
+    pub public_participant_list: Option<bool>,
 }
 
 fn opt_text(v: Option<String>) -> Option<String> {
@@ -556,6 +565,7 @@ pub async fn create(db: &DatabaseConnection, caller: &Caller, input: NewForum) -
             None => DEFAULT_SESSION_REMINDER_MINUTES,
             Some(v) => v.unwrap_or(0),
         },
+        public_participant_list: input.public_participant_list.unwrap_or(false),
         created_at: now,
         updated_at: now,
     };
@@ -808,6 +818,9 @@ pub async fn update_in(
     }
     if let Some(v) = patch.session_reminder_minutes {
         f.session_reminder_minutes = v.unwrap_or(0);
+    }
+    if let Some(v) = patch.public_participant_list {
+        f.public_participant_list = v;
     }
     let mut errs = validate(&f);
     if errs.is_empty() && programme_range(&f) != programme_range(&current) {

@@ -162,6 +162,7 @@ pub async fn import_new_forum_in(
         programme_version: 1,
         forum_reminder_minutes: forums::DEFAULT_FORUM_REMINDER_MINUTES,
         session_reminder_minutes: forums::DEFAULT_SESSION_REMINDER_MINUTES,
+        public_participant_list: false,
         created_at: now,
         updated_at: now,
     };
