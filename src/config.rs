@@ -217,15 +217,100 @@ fn default_grace() -> u64 {
     30
 }
 
-/// Loads the configuration: defaults, then `file` (if any), then the environment.
-pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+/// The layers, lowest first: defaults, then `file` (if any), then the environment.
+fn layers(file: Option<&Path>) -> Figment {
     let mut fig = Figment::from(Toml::string(DEFAULTS));
     if let Some(f) = file {
         fig = fig.merge(Toml::file_exact(f));
     }
     fig.merge(Env::prefixed("CONVENE_").split("__").ignore(&["config"]))
-        .extract()
-        .map_err(Box::new)
+}
+
+/// Loads the configuration: defaults, then `file` (if any), then the environment.
+pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+    layers(file).extract().map_err(Box::new)
+}
+
+/// Keys whose values are secrets: `convene config check` prints them as `<redacted>`
+/// (and `database.*url` with only its password hidden).
+const SECRET_KEYS: &[&str] = &["http.page_secret", "metrics.token", "mail.smtp.password"];
+
+/// What `convene config check` found: the effective configuration as TOML (secrets
+/// redacted), or every key no part of convene reads, each with where it was set.
+#[derive(Debug)]
+pub struct Check {
+    /// The merged configuration (defaults, file, environment) as TOML, secrets redacted.
+    pub effective: String,
+    /// `key (from SOURCE)` for every key that no setting reads: a typo or an old name.
+    pub unknown: Vec<String>,
+}
+
+/// `convene config check`: loads the configuration as [`load`] does (a wrong type or a
+/// missing key is an error naming the key and its source) and lists unknown keys.
+///
+/// Environment variables count only in the `CONVENE_<SECTION>__<KEY>` form; variables
+/// without `__` (`CONVENE_LOG`, `CONVENE_CONFIG`, the tests' `CONVENE_TEST_…`) are not
+/// configuration keys. Unknown keys are found with `serde_ignored` (dtolnay's crate that
+/// reports every field a `Deserialize` skipped), so the list follows the structs exactly.
+///
+/// # Errors
+/// The figment error of [`load`] when the configuration does not parse.
+pub fn check(file: Option<&Path>) -> Result<Check, Box<figment::Error>> {
+    load(file)?;
+    let mut fig = Figment::from(Toml::string(DEFAULTS));
+    if let Some(f) = file {
+        fig = fig.merge(Toml::file_exact(f));
+    }
+    let fig = fig.merge(
+        Env::prefixed("CONVENE_")
+            .filter(|k| k.as_str().contains("__"))
+            .split("__"),
+    );
+    let value: figment::value::Value = fig.extract().map_err(Box::new)?;
+    let mut unknown = Vec::new();
+    let _: Result<Config, _> = serde_ignored::deserialize(&value, |path| {
+        let key = path.to_string();
+        let source = fig
+            .find_metadata(&key)
+            .map(|m| match &m.source {
+                Some(s) => s.to_string(),
+                // The environment is the one layer without a source: name its variable.
+                None => format!(
+                    "environment variable CONVENE_{}",
+                    key.replace('.', "__").to_uppercase()
+                ),
+            })
+            .unwrap_or_else(|| "unknown source".into());
+        unknown.push(format!("{key} (from {source})"));
+    });
+    let mut value = value;
+    redact_secrets(&mut value, "");
+    let effective = toml::to_string_pretty(&value).unwrap_or_else(|e| format!("# {e}\n"));
+    Ok(Check { effective, unknown })
+}
+
+/// Replaces the values of [`SECRET_KEYS`] by `<redacted>` (when set) and the password in
+/// `database.url` / `database.read_url` by `***`.
+fn redact_secrets(v: &mut figment::value::Value, prefix: &str) {
+    use figment::value::Value;
+    if let Value::Dict(_, dict) = v {
+        for (k, child) in dict.iter_mut() {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match child {
+                Value::String(tag, s) if SECRET_KEYS.contains(&path.as_str()) && !s.is_empty() => {
+                    *child = Value::String(*tag, "<redacted>".into());
+                }
+                Value::String(tag, s) if path.starts_with("database.") && path.ends_with("url") => {
+                    *child = Value::String(*tag, redact_url(s));
+                }
+                _ => redact_secrets(child, &path),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -257,6 +342,59 @@ mod tests {
                     .idempotency_ttl_seconds,
                 5
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Error, in figment's own test jail
+    fn check_names_unknown_keys_with_their_source_and_hides_secrets() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "convene.toml",
+                "[http]\nlisten = \"127.0.0.1:1\"\npage_secret = \"pw-pages-9\"\nlisen = \"x\"\n\
+                 [mail.smtp]\npassword = \"pw-smtp-9\"\n[databse]\nurl = \"x\"\n",
+            )?;
+            jail.set_env("CONVENE_DATABASE__URL", "postgres://u:pw-db-9@h/db");
+            jail.set_env("CONVENE_WORKER__BATCH_SIZ", "3");
+            // Not configuration keys (no `__`): ignored by the check.
+            jail.set_env("CONVENE_LOG", "debug");
+            jail.set_env("CONVENE_REQUIRE_SHARED", "1");
+            let c = check(Some(Path::new("convene.toml"))).expect("parses");
+            let mut names: Vec<&str> = c
+                .unknown
+                .iter()
+                .map(|u| u.split(' ').next().unwrap_or(""))
+                .collect();
+            names.sort();
+            assert_eq!(names, ["databse", "http.lisen", "worker.batch_siz"]);
+            let lisen = c
+                .unknown
+                .iter()
+                .find(|u| u.starts_with("http.lisen"))
+                .unwrap();
+            assert!(lisen.contains("convene.toml"), "{lisen}");
+            let siz = c.unknown.iter().find(|u| u.starts_with("worker.")).unwrap();
+            assert!(siz.contains("CONVENE_WORKER__BATCH_SIZ"), "{siz}");
+            for secret in ["pw-pages-9", "pw-smtp-9", "pw-db-9"] {
+                assert!(!c.effective.contains(secret), "{secret} printed");
+            }
+            assert!(
+                c.effective.contains("listen = \"127.0.0.1:1\""),
+                "{}",
+                c.effective
+            );
+            assert!(
+                c.effective.contains("postgres://u:***@h/db"),
+                "{}",
+                c.effective
+            );
+            // A clean configuration has no unknown key.
+            jail.clear_env();
+            assert!(check(None).expect("defaults parse").unknown.is_empty());
+            // A wrong type is an error, as for `serve`.
+            jail.set_env("CONVENE_WORKER__BATCH_SIZE", "many");
+            assert!(check(None).is_err());
             Ok(())
         });
     }

@@ -53,6 +53,11 @@ enum Command {
     Worker,
     /// Apply pending migrations and exit.
     Migrate,
+    /// The configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Import a frab XML or c3voc JSON schedule: into the forum with that slug if it
     /// exists, else into a new draft forum.
     Import {
@@ -86,6 +91,15 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration (defaults, then the file, then
+    /// `CONVENE_<SECTION>__<KEY>` variables) as TOML with secrets redacted; exit 1 when it
+    /// does not parse or when it has a key that convene does not read (a typo or an old
+    /// name), naming each with where it was set. Connects to nothing.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -137,6 +151,12 @@ fn init_logging(cfg: &config::LoggingConfig) {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Config {
+        command: ConfigCommand::Check,
+    }) = cli.command
+    {
+        return config_check(cli.config.as_deref());
+    }
     let cfg = config::load(cli.config.as_deref()).context("reading the configuration")?;
     init_logging(&cfg.logging);
     let command = cli.command.unwrap_or(Command::Serve {
@@ -193,6 +213,7 @@ async fn main() -> Result<()> {
             .context("starting the notification worker")
         }
         Command::Migrate => migrate(&db).await,
+        Command::Config { .. } => unreachable!("answered before connecting"),
         Command::Import {
             file,
             forum,
@@ -335,6 +356,21 @@ fn cli_error(e: convene_domain::Error, hints: &[Hint]) -> anyhow::Error {
         },
         _ => anyhow::anyhow!("{e}"),
     }
+}
+
+/// `convene config check`: the effective configuration on stdout; errors and unknown keys
+/// on stderr with exit status 1.
+fn config_check(file: Option<&std::path::Path>) -> Result<()> {
+    let check = config::check(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+    print!("{}", check.effective);
+    if check.unknown.is_empty() {
+        eprintln!("configuration ok");
+        return Ok(());
+    }
+    for u in &check.unknown {
+        eprintln!("error: unknown key {u}");
+    }
+    anyhow::bail!("{} unknown configuration key(s)", check.unknown.len())
 }
 
 /// `convene verify-ledger`: exit 0 when every selected chain verifies, else 1.

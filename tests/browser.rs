@@ -705,12 +705,271 @@ async fn a_form_on_another_site_cannot_sign() {
 
 // ---------------------------------------------------------------------------------------
 // The participant (registration form and manage pages)
-//
-// Their browser test goes here once those pages exist (issue 12, "Tests", first point): a
-// participant fills the form (one custom question of each type), corrects one validation
-// error, is registered, opens the `.eml` the worker wrote (`wait_for_emails`), follows its
-// link from there (`follow_from_email`: no token left in the address bar), signs up to two
-// sessions, is refused a clashing third with an explanation, downloads the agenda,
-// cancels. Start with `demo_server(true)` and `browser::shared()`; check each page with
-// `assert_language` + `assert_accessible` in "en" and "ar" and `screenshots`; wrap every
-// scanner-style GET in `snapshot::database` + `snapshot::assert_unchanged`.
+
+/// A forum made by the test (the demo forum is of 2019, when registration has long
+/// closed): next year, published, with one custom question of each kind, two rooms and
+/// three sessions on its first day, the third overlapping the first.
+async fn participant_forum(server: &Server) {
+    let token = server.organizer_token("org@example.org");
+    let next_year = chrono::Datelike::year(&chrono::Utc::now().date_naive()) + 1;
+    let day = format!("{next_year}-06-12");
+    let call = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        let token = token.clone();
+        let path = format!("/api/v1{path}");
+        async move {
+            let (st, v) = server.call(method, &path, &token, Some(body)).await;
+            assert!(st.is_success(), "{path}: {st} {v}");
+            v
+        }
+    };
+    use reqwest::Method;
+    call(
+        Method::POST,
+        "/forums",
+        json!({"slug": "rx", "title": "Forum on Inclusive Cities",
+        "city": "Gaziantep", "country": "TR", "time_zone": "Europe/Istanbul",
+        "first_day": day, "last_day": format!("{next_year}-06-13")}),
+    )
+    .await;
+    call(Method::PUT, "/forums/rx/registration-form", json!({"questions": [
+        {"id": "diet", "label": "Dietary needs", "kind": "text"},
+        {"id": "track", "label": "Main interest", "kind": "single_choice", "options": ["Housing", "Jobs"], "required": true},
+        {"id": "days", "label": "Days attending", "kind": "multiple_choice", "options": ["Day 1", "Day 2"]},
+        {"id": "dinner", "label": "Joining the dinner?", "kind": "yes_no", "required": true}
+    ]})).await;
+    let hall = call(
+        Method::POST,
+        "/forums/rx/rooms",
+        json!({"name": "Hall", "capacity": 40}),
+    )
+    .await;
+    let annex = call(
+        Method::POST,
+        "/forums/rx/rooms",
+        json!({"name": "Annex", "capacity": 20}),
+    )
+    .await;
+    for (title, from, to, room) in [
+        ("Housing first", "09:00", "10:00", &hall),
+        ("Jobs for all", "10:30", "11:30", &hall),
+        ("Parallel workshop", "09:30", "10:15", &annex),
+    ] {
+        call(
+            Method::POST,
+            "/forums/rx/sessions",
+            json!({"kind": "workshop", "title": title,
+            "room_id": room["id"], "starts_at": format!("{day}T{from}:00+03:00"),
+            "ends_at": format!("{day}T{to}:00+03:00")}),
+        )
+        .await;
+    }
+    call(Method::POST, "/forums/rx/publish", json!({})).await;
+}
+
+/// The page is no wider than a 390 px phone screen (no horizontal scrolling).
+async fn assert_no_overflow_at_390(b: &Browser, what: &str) {
+    b.set_viewport(390, 900).await;
+    let (scroll, inner) = (
+        b.eval("return document.documentElement.scrollWidth;").await,
+        b.eval("return window.innerWidth;").await,
+    );
+    b.set_viewport(1280, 900).await;
+    assert!(
+        scroll.as_u64() <= inner.as_u64(),
+        "{what}: {scroll} px wide in a {inner} px screen"
+    );
+}
+
+/// A participant registers through the form (one custom question of each kind, after
+/// correcting one mistake), opens the e-mail the worker wrote and follows its link, signs
+/// up to two sessions, is refused a clashing third with an explanation, downloads the
+/// agenda and cancels behind the confirmation question. On the way: a scanner's GET of
+/// every e-mailed link changes nothing; every page passes axe in English and Arabic, fits
+/// a 390 px screen, and is screenshot.
+#[tokio::test]
+async fn a_participant_registers_manages_sessions_and_cancels() {
+    let server = demo_server(true).await;
+    participant_forum(&server).await;
+    let Some(b) = browser::shared().await else {
+        return;
+    };
+    b.clear_cookies().await;
+    let register = "/forums/rx/register";
+    b.goto(&server.url(register)).await;
+    assert_language(&b, "en").await;
+    b.assert_accessible("registration form (en)").await;
+    b.screenshots("register-en").await;
+
+    // 1. The form, with a mistake in the e-mail address.
+    b.fill("#name", "Omar Haddad").await;
+    b.fill("#email", "omar.haddad-at-amman.example").await;
+    b.fill("#organization", "Greater Amman Municipality").await;
+    b.select("#category", "municipal_official").await;
+    b.fill("#country", "JO").await;
+    b.fill("#q-diet", "Vegetarian").await;
+    b.click("#q-track-1").await; // Jobs
+    b.click("#q-days").await;
+    b.click("#q-days-1").await;
+    b.click("#q-dinner").await; // yes
+    b.submit("form.stack button[type=submit]").await;
+    assert!(
+        b.exists(".error-summary a[href='#email']").await,
+        "error summary links to the field"
+    );
+    assert_eq!(
+        b.find("#email")
+            .await
+            .attr("aria-invalid")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    b.assert_accessible("registration form with an error (en)")
+        .await;
+    b.screenshots("register-error-en").await;
+    let count = || {
+        snapshot::strings(
+            &server.db.url,
+            "SELECT CAST(COUNT(*) AS TEXT) FROM registrations",
+        )
+    };
+    assert_eq!(count().await, ["0"]);
+    b.fill("#email", "omar.haddad@amman.example").await;
+    b.submit("form.stack button[type=submit]").await;
+    assert_eq!(count().await, ["1"]);
+    let answers = snapshot::strings(
+        &server.db.url,
+        "SELECT CAST(answers AS TEXT) FROM registrations",
+    )
+    .await;
+    let answers: serde_json::Value = serde_json::from_str(&answers[0]).unwrap();
+    assert_eq!(
+        answers,
+        json!({"diet": "Vegetarian", "track": "Jobs", "days": ["Day 1", "Day 2"], "dinner": true})
+    );
+    let text = b.page_text().await;
+    assert!(text.contains("your place is confirmed"), "{text}");
+
+    // 2. The e-mail; a scanner's GET of its links changes nothing.
+    let mails = wait_for_emails(&server, 1).await;
+    let (file, subject, text, html) = &mails[0];
+    let manage = links_in(text)
+        .into_iter()
+        .find(|l| l.contains("/registrations/") && l.contains("token="))
+        .unwrap_or_else(|| panic!("no manage link in {file} ({subject}):\n{text}"));
+    assert!(
+        manage.starts_with(&format!("{}/forums/rx/registrations/", server.base)),
+        "{manage}"
+    );
+    let before = snapshot::database(&server.db.url).await;
+    for link in links_in(text).iter().chain(links_in(html).iter()) {
+        assert!(
+            !link.contains("/api/"),
+            "an e-mailed link to the API: {link}"
+        );
+        let (status, last) = scan(link).await;
+        assert!(status < 500, "scanning {link}: {status} at {last}");
+    }
+    snapshot::assert_unchanged(
+        &before,
+        &snapshot::database(&server.db.url).await,
+        "a scanner's GET of every e-mailed link",
+    );
+
+    // 3. From the e-mail to the manage page (another device: no cookie yet).
+    b.clear_cookies().await;
+    let at = follow_from_email(&b, html, &manage, "email-registration").await;
+    assert!(
+        at.path().starts_with("/forums/rx/registrations/"),
+        "at {at}"
+    );
+    assert!(b.exists(".qr svg").await, "the check-in QR code");
+    b.assert_accessible("manage page (en)").await;
+    b.screenshots("manage-en").await;
+
+    // 4. Two sessions, then a clashing third, refused in words.
+    b.submit("button[aria-label='Sign up: Housing first']")
+        .await;
+    b.submit("button[aria-label='Sign up: Jobs for all']").await;
+    b.submit("button[aria-label='Sign up: Parallel workshop']")
+        .await;
+    let refusal = b.text(".notice.bad").await;
+    assert!(
+        refusal.contains("Parallel workshop") && refusal.contains("overlaps “Housing first”"),
+        "{refusal}"
+    );
+    b.assert_accessible("manage page with a refused sign-up (en)")
+        .await;
+    b.screenshots("manage-clash-en").await;
+    let signups = snapshot::strings(&server.db.url, "SELECT status FROM session_signups").await;
+    assert_eq!(signups, ["confirmed", "confirmed"]);
+
+    // 5. The agenda, as the page's link downloads it (with the browser's cookies).
+    let href = b
+        .find("a[download][href$='agenda.ics']")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let cookie = b
+        .cookies()
+        .await
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let ics = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(b.current_url().await.join(&href).unwrap())
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        ics.contains("SUMMARY:Housing first") && ics.contains("SUMMARY:Jobs for all"),
+        "{ics}"
+    );
+    assert!(!ics.contains("Parallel workshop"), "{ics}");
+
+    // 6. In Arabic: the manage page, right to left, accessible, fits a phone.
+    let manage_path = at.path().to_string();
+    for (name, path) in [
+        ("register", register.to_string()),
+        ("manage", manage_path.clone()),
+        ("cancel", format!("{manage_path}/cancel")),
+    ] {
+        b.goto(&server.url(&with_lang(&path, "ar"))).await;
+        assert_language(&b, "ar").await;
+        b.assert_accessible(&format!("{name} (ar)")).await;
+        assert_no_overflow_at_390(&b, &format!("{name} (ar)")).await;
+        b.screenshots(&format!("{name}-ar")).await;
+    }
+    assert_no_overflow_at_390(&b, "cancel (ar)").await;
+
+    // 7. Cancel: the link asks first (nothing changes), the button cancels.
+    b.goto(&server.url(&manage_path)).await;
+    assert_no_overflow_at_390(&b, "manage (en)").await;
+    let before = snapshot::database(&server.db.url).await;
+    b.submit("a[href$='/cancel']").await;
+    snapshot::assert_unchanged(
+        &before,
+        &snapshot::database(&server.db.url).await,
+        "the cancel question",
+    );
+    b.assert_accessible("cancel question (en)").await;
+    b.screenshots("cancel-en").await;
+    b.submit("main form button[type=submit]").await;
+    let text = b.page_text().await;
+    assert!(text.contains("Your registration is cancelled."), "{text}");
+    assert_eq!(
+        snapshot::strings(&server.db.url, "SELECT status FROM registrations").await,
+        ["cancelled"]
+    );
+}

@@ -1370,3 +1370,107 @@ async fn signature_creation_honours_idempotency_keys() {
     assert_eq!(st, 409, "{p}");
     assert_eq!(p["type"], "/problems/already-signed", "{p}");
 }
+
+/// The public `signatures.csv` neutralises cells a spreadsheet would run as formulas,
+/// as `registrations.csv` does (issue 11: one CSV writer for every export).
+#[tokio::test]
+async fn signatures_csv_neutralises_formula_cells() {
+    let ctx = start(&[]).await;
+    open_declaration(&ctx, "gd").await;
+    for (name, entity) in [
+        ("=HYPERLINK(\"http://x.example\")", "+Izmir"),
+        ("@SUM(A1)", "-Adana"),
+    ] {
+        let (st, b, _) = post(
+            &ctx,
+            &d(&ctx, "gd", "/signatures/in-person"),
+            true,
+            signer(name, "", entity, "TR", true),
+        )
+        .await;
+        assert_eq!(st, 201, "{b}");
+    }
+    let res = ctx
+        .server
+        .client
+        .get(ctx.server.url(&d(&ctx, "gd", "/signatures.csv")))
+        .send()
+        .await
+        .unwrap();
+    let csv = res.text().await.unwrap();
+    let cells: Vec<&str> = csv.lines().skip(1).flat_map(|l| l.split(',')).collect();
+    for bad in ["=", "+", "-", "@"] {
+        assert!(
+            !cells
+                .iter()
+                .any(|c| c.trim_start_matches('"').starts_with(bad)),
+            "a cell begins with {bad}: {csv}"
+        );
+    }
+    for want in ["'+Izmir", "'-Adana", "'@SUM(A1)", "\"'=HYPERLINK("] {
+        assert!(csv.contains(want), "{want} missing: {csv}");
+    }
+}
+
+/// One live signature per entity holds for names a person reads as the same: Unicode
+/// normal forms (NFC / NFD, fullwidth), case, no-break and repeated spaces (issue 11).
+#[tokio::test]
+async fn entity_names_are_compared_as_a_person_reads_them() {
+    let ctx = start(&[]).await;
+    open_declaration(&ctx, "gd").await;
+    for (i, (a, b)) in [
+        ("Café Town", "CAFE\u{301}\u{a0}\u{a0}town"),
+        ("Izmir", "Ｉｚｍｉｒ"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut codes = vec![];
+        for (j, entity) in [a, b].into_iter().enumerate() {
+            let (st, body, _) = post(
+                &ctx,
+                &d(&ctx, "gd", "/signatures/in-person"),
+                true,
+                signer(&format!("Mayor {i}{j}"), "", entity, "TR", true),
+            )
+            .await;
+            codes.push((st, body["type"].clone()));
+        }
+        assert_eq!(codes[0].0, 201, "{a}: {codes:?}");
+        assert_eq!(codes[1].0, 409, "{b} is {a}: {codes:?}");
+    }
+}
+
+/// E-mail addresses are taken in the form the relay can send to: an internationalized
+/// domain is stored (and mailed) in its ASCII form; a non-ASCII local part is refused
+/// with a clear 422, nothing written (the relay has no SMTPUTF8) (issue 11).
+#[tokio::test]
+async fn idn_domains_are_sent_as_punycode_and_utf8_local_parts_refused() {
+    let ctx = start(&[]).await;
+    open_declaration(&ctx, "gd").await;
+    let (st, b, _) = post(
+        &ctx,
+        &d(&ctx, "gd", "/signatures"),
+        false,
+        signer("Ana", " Ana@MÜNCHEN.example ", "Izmir", "TR", true),
+    )
+    .await;
+    assert_eq!(st, 202, "{b}");
+    let rcpt = sql_rows(
+        &ctx,
+        "SELECT recipient_email FROM notifications WHERE kind = 'signature.confirm'",
+    )
+    .await;
+    assert_eq!(rcpt, ["ana@xn--mnchen-3ya.example"]);
+    let (st, b, _) = post(
+        &ctx,
+        &d(&ctx, "gd", "/signatures"),
+        false,
+        signer("Jürgen", "jürgen@example.org", "Adana", "TR", true),
+    )
+    .await;
+    assert_eq!(st, 422, "{b}");
+    assert!(b.to_string().contains("SMTPUTF8"), "{b}");
+    let n = sql_rows(&ctx, "SELECT CAST(COUNT(*) AS TEXT) FROM signatures").await;
+    assert_eq!(n, ["1"], "nothing written for the refused one");
+}

@@ -378,45 +378,11 @@ async fn registration_rush_across_a_postgres_restart_keeps_every_rule() {
     eprintln!("503 answers seen during the restart: {saw_503}");
     assert!(saw_503 > 0, "the restart did not overlap the rush");
 
-    let mut ids = std::collections::HashSet::new();
-    for (i, st, body, _) in &answers {
-        // 201, or 200 when a retry found the registration its cut-off attempt committed.
-        assert!(*st == 201 || *st == 200, "registration {i}: {st} {body}");
-        let id = body["registration"]["id"].as_str().unwrap().to_owned();
-        assert!(ids.insert(id), "{body}");
-    }
-    let (st, stats) = server
-        .call(
-            reqwest::Method::GET,
-            "/api/v1/forums/outage-2030/registration-stats",
-            &token,
-            None,
-        )
-        .await;
-    assert_eq!(st, 200, "{stats}");
-    assert_eq!(stats["counters"]["confirmed"], 100, "{stats}");
-    assert_eq!(stats["counters"]["waitlisted"], 200, "{stats}");
-    assert_eq!(stats["by_status"]["confirmed"], 100, "{stats}");
-    assert_eq!(stats["by_status"]["waitlisted"], 200, "{stats}");
-
-    // Every 201 has its row and its outbox row; no row without an answer.
-    use sqlx::Connection as _;
-    let mut c = sqlx::PgConnection::connect(&db_url).await.unwrap();
-    let rows: Vec<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM registrations")
-        .fetch_all(&mut c)
-        .await
-        .unwrap();
-    let rows: std::collections::HashSet<String> =
-        rows.into_iter().map(|(id,)| id.to_string()).collect();
-    assert_eq!(rows, ids);
-    let (without_outbox,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM registrations r WHERE NOT EXISTS \
-         (SELECT 1 FROM notifications n WHERE n.dedupe_key LIKE 'registration.%:' || r.id::text || '%')",
-    )
-    .fetch_one(&mut c)
-    .await
-    .unwrap();
-    assert_eq!(without_outbox, 0);
+    let outcome: Vec<_> = answers
+        .iter()
+        .map(|(i, st, body, _)| (*i, *st, body.clone()))
+        .collect();
+    common::rush::assert_outcome(&server, &token, "outage-2030", &db_url, &outcome, 100, 200).await;
     // Each key, replayed, answers with the registration it made.
     for (i, _, body, _) in answers.iter().step_by(37) {
         let res = server

@@ -660,3 +660,375 @@ async fn the_declaration_in_the_readers_language_with_its_hash() {
         .await;
     assert!(tr.contains(v["version_sha256"].as_str().unwrap()), "{tr}");
 }
+
+/// Forum `reg` (published, in the future so that registration is open) with one custom
+/// question of each kind.
+async fn registration_forum(ctx: &Ctx, extra: Value) {
+    let next_year = chrono::Datelike::year(&chrono::Utc::now().date_naive()) + 1;
+    let mut body = json!({"first_day": format!("{next_year}-06-12"), "last_day": format!("{next_year}-06-13")});
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        b.extend(e);
+    }
+    ctx.forum("reg", body, false).await;
+    let (st, b) = ctx
+        .api(
+            reqwest::Method::PUT,
+            "/forums/reg/registration-form",
+            json!({"questions": [
+                {"id": "diet", "label": "Dietary needs", "kind": "text"},
+                {"id": "track", "label": "Main interest", "kind": "single_choice", "options": ["Housing", "Jobs"], "required": true},
+                {"id": "days", "label": "Days attending", "kind": "multiple_choice", "options": ["Day 1", "Day 2"]},
+                {"id": "dinner", "label": "Joining the dinner?", "kind": "yes_no", "required": true}
+            ]}),
+        )
+        .await;
+    assert_eq!(st, 200, "{b}");
+}
+
+impl Ctx {
+    async fn post_form(&self, path: &str, cookie: &str, body: String) -> reqwest::Response {
+        self.http
+            .post(self.server.url(path))
+            .header(COOKIE, cookie)
+            .header(ORIGIN, self.server.base.clone())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The hidden field `name` of a page.
+fn hidden_field(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let at = html.find(&needle).expect(&needle) + needle.len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_registration_form_validates_through_the_domain_and_a_double_submit_registers_once() {
+    let ctx = start().await;
+    registration_forum(&ctx, json!({"capacity": 1})).await;
+    // The forum home links to the form; the form asks every question, each kind its way.
+    let (_, _, home) = ctx.page("/forums/reg", &[]).await;
+    assert!(home.contains("href=\"/forums/reg/register\""), "{home}");
+    let (st, h, page) = ctx.page("/forums/reg/register", &[]).await;
+    assert_eq!(st, 200, "{page}");
+    for part in [
+        "id=\"q-diet\" name=\"q-diet\"",
+        "type=\"radio\" id=\"q-track\" name=\"q-track\" value=\"Housing\"",
+        "type=\"checkbox\" id=\"q-days-1\" name=\"q-days\" value=\"Day 2\"",
+        "type=\"radio\" id=\"q-dinner\" name=\"q-dinner\" value=\"yes\"",
+        "<option value=\"municipal_official\">",
+    ] {
+        assert!(page.contains(part), "{part} in {page}");
+    }
+    let cookie = cookie_pair(&h, "convene_csrf");
+    let csrf = csrf_field(&page);
+    let idem = hidden_field(&page, "idem");
+    let count = || ctx.sql("SELECT CAST(COUNT(*) AS TEXT) FROM registrations");
+
+    // Without the CSRF token: refused, nothing written.
+    let good = format!(
+        "csrf={csrf}&idem={idem}&name=Ay%C5%9Fe+Y%C4%B1ld%C4%B1z&email=ayse%40example.org&category=mayor&country=TR&language=tr&q-diet=none&q-track=Jobs&q-days=Day+1&q-days=Day+2&q-dinner=no"
+    );
+    let res = ctx
+        .post_form(
+            "/forums/reg/register",
+            &cookie,
+            good.replace(&csrf, "forged"),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(count().await, ["0"]);
+
+    // Mistakes: the domain's rules, each message next to its field and in the summary.
+    let bad = good
+        .replace("ayse%40example.org", "ayse-example.org")
+        .replace("&q-track=Jobs", "")
+        .replace("country=TR", "country=ZZ");
+    let res = ctx.post_form("/forums/reg/register", &cookie, bad).await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap().replace("&#x2f;", "/");
+    for part in [
+        "<a href=\"#email\">E-mail: Enter an e-mail address",
+        "<a href=\"#q-track\">Main interest: This field is required.",
+        "<a href=\"#country\">Country: Enter a two-letter country code",
+        "id=\"email-error\"",
+        "aria-describedby=\"email-error email-hint\"",
+        "aria-describedby=\"q-track-error\"",
+        "value=\"Ayşe Yıldız\"",
+        "value=\"Day 2\" checked",
+    ] {
+        assert!(body.contains(part), "{part} in {body}");
+    }
+    // The summary lists the fields in the form's order.
+    assert!(body.find("#email").unwrap() < body.find("#country").unwrap());
+    assert!(body.find("#country").unwrap() < body.find("#q-track").unwrap());
+    assert_eq!(count().await, ["0"]);
+
+    // Corrected and sent twice (a double click): one registration, both land on it.
+    let (first, second) = tokio::join!(
+        ctx.post_form("/forums/reg/register", &cookie, good.clone()),
+        ctx.post_form("/forums/reg/register", &cookie, good.clone())
+    );
+    assert_eq!(first.status(), 303);
+    assert_eq!(second.status(), 303);
+    let at = first.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(at, second.headers()[LOCATION].to_str().unwrap());
+    assert!(
+        at.starts_with("/forums/reg/registrations/") && at.ends_with("?done=registered"),
+        "{at}"
+    );
+    assert_eq!(count().await, ["1"]);
+    let answers = ctx
+        .sql("SELECT CAST(answers AS TEXT) FROM registrations")
+        .await;
+    let answers: Value = serde_json::from_str(&answers[0]).unwrap();
+    assert_eq!(
+        answers,
+        json!({"diet": "none", "track": "Jobs", "days": ["Day 1", "Day 2"], "dinner": false})
+    );
+    // The outcome: confirmed, on the manage page (token in its cookie).
+    let reg_cookie = cookie_pair(first.headers(), "convene_reg");
+    let (st, _, page) = ctx.page(&at, &[(COOKIE.as_str(), &reg_cookie)]).await;
+    assert_eq!(st, 200, "{page}");
+    assert!(page.contains("your place is confirmed"), "{page}");
+
+    // The next person (capacity 1) is wait-listed, told their position, in Arabic.
+    let (_, h, page) = ctx.page("/forums/reg/register?lang=ar", &[]).await;
+    assert!(page.contains("dir=\"rtl\""));
+    let cookie = cookie_pair(&h, "convene_csrf");
+    let body = good
+        .replace(&csrf, &csrf_field(&page))
+        .replace(&idem, &hidden_field(&page, "idem"))
+        .replace("ayse%40", "omar%40");
+    let res = ctx
+        .post_form("/forums/reg/register?lang=ar", &cookie, body)
+        .await;
+    assert_eq!(res.status(), 303);
+    let at = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(at.contains("lang=ar"), "{at}");
+    let reg_cookie = cookie_pair(res.headers(), "convene_reg");
+    let (_, _, page) = ctx.page(&at, &[(COOKIE.as_str(), &reg_cookie)]).await;
+    assert!(page.contains("أنت على قائمة الانتظار"), "{page}");
+    assert!(page.contains('1'), "{page}");
+
+    // The same e-mail again: refused by the domain's rule, said in words.
+    let (_, h, page) = ctx.page("/forums/reg/register", &[]).await;
+    let cookie = cookie_pair(&h, "convene_csrf");
+    let body = good
+        .replace(&csrf, &csrf_field(&page))
+        .replace(&idem, &hidden_field(&page, "idem"));
+    let res = ctx.post_form("/forums/reg/register", &cookie, body).await;
+    assert_eq!(res.status(), 409);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("already registered for this forum"));
+    assert_eq!(count().await, ["2"]);
+}
+
+/// Registers `email` through the form of forum `reg`; returns the manage page's path and
+/// the cookies (`convene_reg`, `convene_csrf`) a browser would hold.
+async fn register_by_form(ctx: &Ctx, email: &str) -> (String, String) {
+    let (_, h, page) = ctx.page("/forums/reg/register", &[]).await;
+    let csrf_cookie = cookie_pair(&h, "convene_csrf");
+    let body = format!(
+        "csrf={}&idem={}&name=Omar+Haddad&email={}&category=ngo&q-track=Jobs&q-dinner=yes",
+        csrf_field(&page),
+        hidden_field(&page, "idem"),
+        email.replace('@', "%40")
+    );
+    let res = ctx
+        .post_form("/forums/reg/register", &csrf_cookie, body)
+        .await;
+    assert_eq!(res.status(), 303);
+    let at = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    let reg_cookie = cookie_pair(res.headers(), "convene_reg");
+    (
+        at.split('?').next().unwrap().to_owned(),
+        format!("{reg_cookie}; {csrf_cookie}"),
+    )
+}
+
+#[tokio::test]
+async fn the_manage_page_edits_signs_up_explains_a_clash_and_cancels_behind_a_question() {
+    let ctx = start().await;
+    registration_forum(&ctx, json!({})).await;
+    let (_, f) = ctx
+        .api(reqwest::Method::GET, "/forums/reg", json!(null))
+        .await;
+    let day = f["first_day"].as_str().unwrap().to_owned();
+    let (st, room) = ctx
+        .api(
+            reqwest::Method::POST,
+            "/forums/reg/rooms",
+            json!({"name": "Hall", "capacity": 2}),
+        )
+        .await;
+    assert_eq!(st, 201, "{room}");
+    let (st, room_b) = ctx
+        .api(
+            reqwest::Method::POST,
+            "/forums/reg/rooms",
+            json!({"name": "Annex", "capacity": 50}),
+        )
+        .await;
+    assert_eq!(st, 201, "{room_b}");
+    let mut ids = vec![];
+    for (title, from, to, room) in [
+        ("Housing first", "09:00", "10:00", &room),
+        ("Jobs for all", "10:00", "11:00", &room),
+        ("Parallel workshop", "09:30", "10:30", &room_b),
+    ] {
+        let (st, s) = ctx
+            .api(
+                reqwest::Method::POST,
+                "/forums/reg/sessions",
+                json!({"kind": "workshop", "title": title, "room_id": room["id"],
+                    "starts_at": format!("{day}T{from}:00+03:00"), "ends_at": format!("{day}T{to}:00+03:00")}),
+            )
+            .await;
+        assert_eq!(st, 201, "{s}");
+        ids.push(s["id"].as_str().unwrap().to_owned());
+    }
+    let (manage, cookie) = register_by_form(&ctx, "omar@example.org").await;
+    let c = [(COOKIE.as_str(), cookie.as_str())];
+    let (st, h, page) = ctx.page(&manage, &c).await;
+    assert_eq!(st, 200, "{page}");
+    assert_eq!(h["cache-control"], "no-store");
+    // The check-in code as an inline SVG QR code, and the sessions with seats left.
+    let code = ctx
+        .sql("SELECT check_in_code FROM registrations")
+        .await
+        .remove(0);
+    assert!(page.contains("<svg") && page.contains(&code), "{page}");
+    assert!(page.contains("2 seats left."), "{page}");
+    let csrf = csrf_field(&page);
+    let signups = || {
+        ctx.sql(
+            "SELECT u.status FROM session_signups u JOIN sessions s ON s.id = u.session_id \
+             ORDER BY s.starts_at",
+        )
+    };
+
+    // A GET of every link of the page changes nothing.
+    let before = common::snapshot::database(&ctx.server.db.url).await;
+    for p in [
+        manage.clone(),
+        format!("{manage}/cancel"),
+        format!("{manage}/agenda.ics"),
+    ] {
+        let (st, _, _) = ctx.page(&p, &c).await;
+        assert_eq!(st, 200, "{p}");
+    }
+    common::snapshot::assert_unchanged(
+        &before,
+        &common::snapshot::database(&ctx.server.db.url).await,
+        "GETs of the manage pages",
+    );
+
+    // Edit one's details: the domain's rules, the message next to the field.
+    let res = ctx
+        .post_form(
+            &format!("{manage}/details"),
+            &cookie,
+            format!("csrf={csrf}&name=Omar+Haddad&organization=UCLG&category=ngo&country=ZZ&language=ar"),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("id=\"country-error\""));
+    let res = ctx
+        .post_form(
+            &format!("{manage}/details"),
+            &cookie,
+            format!("csrf={csrf}&name=Omar+Haddad&organization=UCLG&category=ngo&country=JO&language=ar"),
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        ctx.sql("SELECT organization || ' ' || country || ' ' || language FROM registrations")
+            .await,
+        ["UCLG JO ar"]
+    );
+
+    // Two sign-ups, then a clash explained in words (naming the other session).
+    for id in &ids[..2] {
+        let res = ctx
+            .post_form(
+                &format!("{manage}/signups/{id}"),
+                &cookie,
+                format!("csrf={csrf}"),
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+    }
+    let res = ctx
+        .post_form(
+            &format!("{manage}/signups/{}?lang=en", ids[2]),
+            &cookie,
+            format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("You cannot sign up for “Parallel workshop”: it overlaps “Housing first”"),
+        "{body}"
+    );
+    assert_eq!(signups().await, ["confirmed", "confirmed"]);
+    let (_, _, page) = ctx.page(&manage, &c).await;
+    assert!(page.contains("One seat left."), "{page}");
+    // The agenda holds the two sessions.
+    let (_, h, ics) = ctx.page(&format!("{manage}/agenda.ics"), &c).await;
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    assert!(
+        ics.contains("SUMMARY:Housing first") && ics.contains("SUMMARY:Jobs for all"),
+        "{ics}"
+    );
+    assert!(!ics.contains("Parallel workshop"), "{ics}");
+    // Leave one.
+    let res = ctx
+        .post_form(
+            &format!("{manage}/signups/{}/leave", ids[1]),
+            &cookie,
+            format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(signups().await, ["confirmed", "left"]);
+
+    // A fresh link by e-mail: one more manage_link row in the outbox.
+    let links =
+        || ctx.sql("SELECT kind FROM notifications WHERE kind = 'registration.manage_link'");
+    assert!(links().await.is_empty());
+    let res = ctx
+        .post_form(&format!("{manage}/link"), &cookie, format!("csrf={csrf}"))
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(links().await.len(), 1);
+
+    // Cancel: without the CSRF token refused; with it, cancelled and seats freed.
+    let res = ctx
+        .post_form(&format!("{manage}/cancel"), &cookie, "csrf=forged".into())
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = ctx
+        .post_form(&format!("{manage}/cancel"), &cookie, format!("csrf={csrf}"))
+        .await;
+    assert_eq!(res.status(), 303);
+    let done = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(
+        ctx.sql("SELECT status FROM registrations").await,
+        ["cancelled"]
+    );
+    assert_eq!(signups().await, ["lost", "left"]);
+    let (_, _, page) = ctx.page(&done, &c).await;
+    assert!(page.contains("Your registration is cancelled."), "{page}");
+}

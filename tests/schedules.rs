@@ -1272,3 +1272,180 @@ async fn demo_forum_is_published_and_exports_valid_schedules() {
         assert_xml_valid(&s, &shared, &xml, "demo");
     }
 }
+
+/// A person without a name is a cosmetic fault: the event is imported without them and
+/// the report warns, naming where (issue 11; the whole file used to fail with 422).
+#[tokio::test]
+async fn nameless_persons_are_skipped_with_a_warning() {
+    let Some(shared) = common::require_shared() else {
+        return;
+    };
+    let s = Server::start().await;
+    let token = s.organizer_token(ORGANIZER);
+    let mut v = democon(&shared);
+    let first = event_mut(&mut v, 0, "Gray Room", 0);
+    let first_guid = first["guid"].as_str().unwrap().to_owned();
+    first["persons"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": 90002, "code": "NONAME", "public_name": "  ", "name": ""}));
+    let second = event_mut(&mut v, 0, "Gray Room", 1);
+    let second_guid = second["guid"].as_str().unwrap().to_owned();
+    second["persons"] = json!([{"id": 90003, "public_name": ""}]);
+    let bytes = serde_json::to_vec(&v).unwrap();
+    let (st, created) = import_new(&s, &token, &bytes, &[]).await;
+    assert_eq!(st, StatusCode::CREATED, "{created}");
+    let report = &created["report"];
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    let nameless: Vec<&&str> = warnings
+        .iter()
+        .filter(|w| w.contains("person without a name"))
+        .collect();
+    assert_eq!(nameless.len(), 2, "{report}");
+    assert!(
+        nameless[0].starts_with("schedule.conference.days[0].rooms.Gray Room[0].persons[1]"),
+        "{report}"
+    );
+    let all = sessions(&s, &token, "democon").await;
+    assert_eq!(all.len(), 36, "every event imported");
+    let of = |g: &str| all.iter().find(|x| x["guid"] == g).unwrap().clone();
+    let names = |x: &Value| -> Vec<String> {
+        x["speakers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&of(&first_guid)), ["Brian Robinson"]);
+    assert!(names(&of(&second_guid)).is_empty());
+}
+
+/// The rooms of a c3voc JSON v1 export: name → guid.
+fn exported_rooms(json: &str) -> Vec<(String, String)> {
+    let v: Value = serde_json::from_str(json).expect("export is JSON");
+    v["schedule"]["conference"]["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["guid"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `POST /forums/{slug}/rooms` with a name.
+async fn post_room(s: &Server, token: &str, slug: &str, name: &str) -> (StatusCode, String) {
+    send(
+        s.client
+            .post(s.url(&format!("/api/v1/forums/{slug}/rooms")))
+            .bearer_auth(token)
+            .json(&json!({ "name": name })),
+    )
+    .await
+}
+
+/// A room's guid is assigned once and kept: renaming the room keeps its exported guid,
+/// and re-importing a file whose room kept its guid under another name renames that
+/// room instead of making a second one. Room names are unique as a person reads them
+/// (case, Unicode normal forms, no-break and repeated spaces) (issue 11).
+#[tokio::test]
+async fn room_guids_are_stable_and_room_names_unique_as_read() {
+    let Some(shared) = common::require_shared() else {
+        return;
+    };
+    let s = Server::start().await;
+    let token = s.organizer_token(ORGANIZER);
+    // frab's camp2019 file names rooms without guids.
+    let (st, report) = import_new(
+        &s,
+        &token,
+        &read_schedule(&shared, "frab-camp2019.json"),
+        &[],
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{report}");
+    let slug = report["forum"]["slug"].as_str().unwrap().to_owned();
+    publish(&s, &token, &slug).await;
+    let (_, first_export) = export(&s, &slug, "json").await;
+    let before = exported_rooms(&first_export);
+    let (old_name, guid) = before[0].clone();
+
+    let list = rooms(&s, &token, &slug).await;
+    let room = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == old_name.as_str())
+        .unwrap()
+        .clone();
+    let n_rooms = list.as_array().unwrap().len();
+    let renamed = format!("{old_name} (renamed)");
+    let (st, body) = send(
+        s.client
+            .patch(s.url(&format!(
+                "/api/v1/forums/{slug}/rooms/{}",
+                room["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&token)
+            .header("If-Match", format!("\"{}\"", room["version"]))
+            .json(&json!({ "name": renamed })),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let (_, json) = export(&s, &slug, "json").await;
+    let after = exported_rooms(&json);
+    assert!(
+        after.contains(&(renamed.clone(), guid.clone())),
+        "the renamed room keeps guid {guid}: {after:?}"
+    );
+    let (_, xml) = export(&s, &slug, "xml").await;
+    assert!(
+        xml.contains(&format!("guid=\"{guid}\"")),
+        "XML keeps the guid too"
+    );
+
+    // The first export names the room by its old name and the same guid: the re-import
+    // finds it by guid and renames it back; no second room.
+    let (st, report) = import_into(&s, &token, &slug, first_export.as_bytes()).await;
+    assert_eq!(st, StatusCode::OK, "{report}");
+    assert_eq!(report["rooms_created"], 0, "{report}");
+    let list = rooms(&s, &token, &slug).await;
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), n_rooms, "{names:?}");
+    assert!(names.contains(&old_name.as_str()), "{names:?}");
+    let (_, json) = export(&s, &slug, "json").await;
+    assert_eq!(exported_rooms(&json), before);
+
+    // The same name typed differently is the same room.
+    let variant = format!(
+        "  {}  ",
+        old_name.to_uppercase().replace(' ', "\u{a0}\u{a0}")
+    );
+    let (st, body) = post_room(&s, &token, &slug, &variant).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{variant:?}: {body}");
+    for (a, b) in [("Café Hall", "Cafe\u{301} hall"), ("Izmir", "Ｉｚｍｉｒ")] {
+        let mut codes = vec![];
+        for name in [a, b] {
+            codes.push(post_room(&s, &token, &slug, name).await.0);
+        }
+        assert_eq!(
+            codes,
+            [StatusCode::CREATED, StatusCode::CONFLICT],
+            "{a} / {b}"
+        );
+    }
+}

@@ -28,6 +28,7 @@ use sqlx::Connection as _;
 use tempfile::TempDir;
 
 pub mod browser;
+pub mod rush;
 pub mod snapshot;
 
 /// The binary under test, built by cargo for integration tests.

@@ -9,6 +9,7 @@
 
 pub mod extract;
 pub mod limits;
+pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod problem;
@@ -154,6 +155,7 @@ fn api(state: Option<AppState>) -> OpenApiRouter<AppState> {
 /// other an HTML 404 page.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api(Some(state.clone())).split_for_parts();
+    let openapi = openapi::finish(openapi);
     let links = state.links.clone();
     let ops_state = state.ops.clone();
     Router::new()
@@ -203,5 +205,5 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document, as served.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api(None).split_for_parts().1
+    openapi::finish(api(None).split_for_parts().1)
 }

@@ -11,13 +11,16 @@
 pub mod accounts;
 pub mod bounds;
 pub mod change;
+pub mod csv_out;
 pub mod db;
 pub mod declarations;
 pub mod effects;
+pub mod email;
 pub mod error;
 pub mod forums;
 pub mod idempotency;
 pub mod links;
+pub mod names;
 pub mod notifications;
 pub mod registrations;
 pub mod rooms;

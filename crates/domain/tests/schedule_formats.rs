@@ -516,6 +516,7 @@ fn one_event_programme(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> Prog
                 role: PersonRole::Speaker,
             }],
         }],
+        warnings: vec![],
     }
 }
 
@@ -595,4 +596,120 @@ fn utc_programme_gets_single_observance() {
     assert_eq!(ics.matches("BEGIN:STANDARD").count(), 1, "{ics}");
     assert!(!ics.contains("BEGIN:DAYLIGHT"));
     check_ical(&p, Tz::UTC);
+}
+
+/// The first event of every room of every day of a c3voc JSON v1 file.
+fn v1_events_mut(v: &mut serde_json::Value) -> Vec<&mut serde_json::Value> {
+    let days = v["schedule"]["conference"]["days"].as_array_mut().unwrap();
+    let mut out = vec![];
+    for d in days {
+        for (_, evs) in d["rooms"].as_object_mut().unwrap() {
+            out.extend(evs.as_array_mut().unwrap().iter_mut());
+        }
+    }
+    out
+}
+
+/// Durations of a day or more are read as the producers write them (`D:HH:MM`; ISO 8601
+/// in v2) and written so that every export validates (issue 11: `1:02:30` was read as
+/// 62 minutes, and `<duration>120:00</duration>` failed the XSD).
+#[test]
+fn durations_of_a_day_or_more_read_and_write_as_producers_do() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let day_2h30 = Duration::minutes(24 * 60 + 150);
+
+    // pretalx JSON v1 (the real democon file), one event made to last 1:02:30.
+    let mut v: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(data.join("schedules/pretalx-democon.json")).unwrap(),
+    )
+    .unwrap();
+    let guid = {
+        let mut evs = v1_events_mut(&mut v);
+        evs[0]["duration"] = "1:02:30".into();
+        evs[0]["guid"].as_str().unwrap().to_owned()
+    };
+    let p = parse(v.to_string().as_bytes()).expect("D:HH:MM is accepted");
+    let e = p.events.iter().find(|e| e.guid == guid).unwrap();
+    assert_eq!(
+        e.end - e.start,
+        day_2h30,
+        "1:02:30 is a day, 2 h and 30 min"
+    );
+
+    // frab XML (the real 31C3 file), the same.
+    let xml = std::fs::read_to_string(data.join("schedules/31c3-schedule.xml")).unwrap();
+    let xml = xml.replacen(
+        "<duration>01:00</duration>",
+        "<duration>1:02:30</duration>",
+        1,
+    );
+    let p = parse(xml.as_bytes()).expect("D:HH:MM in XML");
+    assert!(
+        p.events.iter().any(|e| e.end - e.start == day_2h30),
+        "the 31C3 event of 1:02:30 lasts a day, 2 h and 30 min"
+    );
+
+    // hub JSON v2: ISO 8601 duration when `end` is absent.
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("schedules/hub-schedule2.json")).unwrap())
+            .unwrap();
+    let ev = &mut v["schedule"]["events"][0];
+    ev.as_object_mut().unwrap().remove("end");
+    ev["duration"] = "P1DT2H30M".into();
+    let guid = ev["guid"].as_str().unwrap().to_owned();
+    let p = parse(v.to_string().as_bytes()).expect("ISO 8601 duration in v2");
+    let e = p.events.iter().find(|e| e.guid == guid).unwrap();
+    assert_eq!(e.end - e.start, day_2h30);
+
+    // Every length the exporters can meet validates, and reads back the same.
+    let start = Utc.with_ymd_and_hms(2030, 6, 1, 8, 0, 0).unwrap();
+    for (len, xml_form, json_form) in [
+        (Duration::minutes(45), "00:45", "00:45"),
+        (Duration::hours(24), "1:00:00", "24:00"),
+        (Duration::hours(120), "5:00:00", "120:00"),
+        (
+            Duration::minutes(7 * 1440 + 23 * 60 + 59),
+            "7:23:59",
+            "191:59",
+        ),
+        (
+            Duration::minutes(99 * 1440 + 23 * 60 + 59),
+            "99:23:59",
+            "2399:59",
+        ),
+    ] {
+        let p = one_event_programme(start, start + len, Tz::UTC);
+        let xml = export_frab_xml(&p, Tz::UTC);
+        assert!(
+            xml.contains(&format!("<duration>{xml_form}</duration>")),
+            "{len}: {xml}"
+        );
+        validate_xml(&data, &xml, "long");
+        let back = parse(xml.as_bytes()).unwrap();
+        assert_eq!(
+            back.events[0].end - back.events[0].start,
+            len,
+            "xml {xml_form}"
+        );
+        let json = export_c3voc_json(&p, Tz::UTC);
+        assert!(
+            json.contains(&format!("\"duration\": \"{json_form}\"")),
+            "{len}: {json}"
+        );
+        validate_json_v1(&data, &json);
+        let back = parse(json.as_bytes()).unwrap();
+        assert_eq!(
+            back.events[0].end - back.events[0].start,
+            len,
+            "json {json_form}"
+        );
+    }
+
+    // Longer than the XSD can write: refused at import, at the event's duration.
+    let p = one_event_programme(start, start + Duration::days(100), Tz::UTC);
+    let json = export_c3voc_json(&p, Tz::UTC);
+    let e = parse(json.as_bytes()).unwrap_err();
+    assert!(e.location.ends_with(".duration"), "{e}");
 }

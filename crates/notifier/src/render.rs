@@ -381,8 +381,12 @@ impl Renderer {
     /// auto-generated` (RFC 3834), `Content-Language`. Errors (permanent): invalid
     /// recipient address.
     pub fn message(&self, row: &Notification, r: &Rendered) -> Result<Message, String> {
-        let to_addr: lettre::Address = row
-            .recipient_email
+        // Rows written before addresses were parsed at the edge may hold an IDN domain:
+        // send it in its ASCII form, as `Email` stores new ones.
+        let recipient = convene_domain::email::Email::parse(&row.recipient_email)
+            .map(convene_domain::email::Email::into_string)
+            .unwrap_or_else(|_| row.recipient_email.clone());
+        let to_addr: lettre::Address = recipient
             .parse()
             .map_err(|e| format!("invalid recipient address `{}`: {e}", row.recipient_email))?;
         // Given, so that lettre need not parse the From and To headers back into addresses.

@@ -8,12 +8,10 @@
 //! which shows what would be confirmed, and only the button's POST (with its CSRF token)
 //! calls the same `signatures::confirm` as the API. Withdrawal likewise.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use convene_domain::accounts::Caller;
 use convene_domain::declarations::signatures::{
     self, EntityKind, Idempotency, LedgerQuery, NewSignature, PublicQuery, SignatureView, Signed,
@@ -25,21 +23,11 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::forum::ForumPage;
-use super::{field_errors, html, i18n, security, see_other, with_cookies, PageResult, Pg, Req};
+use super::{html, i18n, new_form_key, security, see_other, with_cookies, PageResult, Pg, Req};
 use crate::AppState;
 
 /// The cookie holding a signatory's token (Path: their signature's pages).
 const SIG_COOKIE: &str = "convene_sig";
-
-/// The largest form body accepted, bytes.
-const MAX_FORM_BYTES: usize = 64 * 1024;
-
-/// Parses an `application/x-www-form-urlencoded` body.
-pub(super) fn form(body: &Bytes) -> HashMap<String, String> {
-    form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
 
 struct DeclPage {
     fp: ForumPage,
@@ -170,7 +158,19 @@ async fn render_show(
         })
     });
     let csrf = security::issue(&s.pages.csrf, &req.headers, &s.links);
-    let (by_field, list) = field_errors(errors);
+    let (by_field, list) = pg.field_errors(errors, |f| {
+        let key = match f {
+            "full_name" => "sign-full-name",
+            "title" => "sign-title-field",
+            "entity_kind" => "sign-entity-kind",
+            "entity_name" => "sign-entity-name",
+            "city" => "sign-city",
+            "country" => "sign-country",
+            "email" => "sign-email",
+            _ => return None,
+        };
+        Some(pg.t(key))
+    });
     let body = pg.render(
         "declaration.html",
         Some(&dp.fp.nav),
@@ -193,29 +193,6 @@ async fn render_show(
     Ok(with_cookies(res, csrf.set_cookie))
 }
 
-/// A random `Idempotency-Key` for one rendering of a form: sending the same form twice
-/// (a double click, a reload) replays the first answer instead of signing twice.
-fn new_form_key() -> String {
-    use base64::Engine as _;
-    use rand::RngCore;
-    let mut b = [0u8; 18];
-    rand::rng().fill_bytes(&mut b);
-    format!(
-        "form-{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-    )
-}
-
-fn csrf_refused(pg: &Pg) -> Response {
-    pg.error(
-        StatusCode::FORBIDDEN,
-        "error-csrf-title",
-        pg.t("error-csrf"),
-    )
-    .private()
-    .into_response()
-}
-
 /// `POST /forums/{slug}/declarations/{decl}/sign`: the online signing form → the same
 /// `signatures::sign_online` as the API; then 303 to the declaration with a notice (the
 /// confirmation link is e-mailed). Field errors are shown next to their fields (422).
@@ -227,29 +204,8 @@ pub async fn sign(
 ) -> PageResult {
     let dp = DeclPage::load(&s, &req, &slug, &decl).await?;
     let pg = dp.pg();
-    if body.len() > MAX_FORM_BYTES {
-        return Err(pg.error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "error-conflict-title",
-            format!("at most {MAX_FORM_BYTES} bytes"),
-        ));
-    }
-    let f = form(&body);
-    if security::check(
-        &s.pages.csrf,
-        &req.headers,
-        &s.links,
-        f.get("csrf").map(String::as_str),
-    )
-    .is_err()
-    {
-        return Ok(csrf_refused(pg));
-    }
-    let opt = |k: &str| {
-        f.get(k)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
+    let f = pg.posted(&s, &req, &body)?;
+    let opt = |k: &str| f.opt(k);
     let kind = match opt("entity_kind").as_deref() {
         Some("city") => Some(EntityKind::City),
         Some("region") => Some(EntityKind::Region),
@@ -260,7 +216,7 @@ pub async fn sign(
     let values = json!({
         "full_name": opt("full_name"), "title": opt("title"), "entity_kind": opt("entity_kind"),
         "entity_name": opt("entity_name"), "city": opt("city"), "country": opt("country"),
-        "email": opt("email"), "consent_publish": f.contains_key("consent_publish"),
+        "email": opt("email"), "consent_publish": f.has("consent_publish"),
     });
     let Some(entity_kind) = kind else {
         let e = convene_domain::error::FieldError::new(
@@ -286,7 +242,7 @@ pub async fn sign(
         city: opt("city"),
         country: opt("country").unwrap_or_default(),
         email: Some(opt("email").unwrap_or_default()),
-        consent_publish: f.contains_key("consent_publish"),
+        consent_publish: f.has("consent_publish"),
         language: Some(pg.lang.code.to_owned()),
         version: opt("version").and_then(|v| v.parse().ok()),
     };
@@ -295,17 +251,9 @@ pub async fn sign(
         ttl: s.registrar.idempotency_ttl(),
     });
     match signatures::sign_online(&s.db, &Caller::Anonymous, &slug, &decl, input, idem).await {
-        Ok(Signed::New(_)) | Ok(Signed::Replayed(_)) => {
-            let sep = if pg.explicit {
-                format!("{}&sent=1", pg.lq())
-            } else {
-                "?sent=1".into()
-            };
-            Ok(see_other(&format!(
-                "{}{sep}",
-                pg.href(&Links::declaration_rel(&slug, &decl))
-            )))
-        }
+        Ok(Signed::New(_)) | Ok(Signed::Replayed(_)) => Ok(see_other(
+            &pg.with_query(&pg.href(&Links::declaration_rel(&slug, &decl)), "sent=1"),
+        )),
         Err(convene_domain::Error::Validation(errs)) => {
             render_show(
                 &s,
@@ -477,25 +425,16 @@ pub async fn withdraw_entry(
     entry(&s, &req, &slug, &decl, "withdraw").await
 }
 
-fn link_refused(pg: &Pg) -> super::PageError {
-    pg.error(
-        StatusCode::NOT_FOUND,
-        "error-link-title",
-        pg.t("error-link"),
-    )
-    .private()
-}
-
 async fn entry(s: &AppState, req: &Req, slug: &str, decl: &str, then: &str) -> PageResult {
     let fp = ForumPage::load(s, req, slug).await?;
     let pg = &fp.pg;
-    let token = req.param("token").ok_or_else(|| link_refused(pg))?;
+    let token = req.param("token").ok_or_else(|| pg.link_refused())?;
     let v = signatures::by_signatory_token(&s.db, &Caller::Anonymous, slug, decl, &token)
         .await
-        .map_err(|_| link_refused(pg))?;
+        .map_err(|_| pg.link_refused())?;
     let scope = pg.href(&Links::signature_rel(slug, decl, v.id));
     let cookie = security::token_cookie(SIG_COOKIE, &token, &scope, &s.links)
-        .ok_or_else(|| link_refused(pg))?;
+        .ok_or_else(|| pg.link_refused())?;
     let mut res = see_other(&format!("{scope}/{then}{}", pg.lq()));
     security::private_headers(res.headers_mut());
     Ok(with_cookies(res, [cookie]))
@@ -512,30 +451,16 @@ async fn signature_of(
 ) -> Result<Result<(String, SignatureView), Response>, super::PageError> {
     let pg = dp.pg();
     let id = Uuid::parse_str(id).map_err(|_| pg.not_found())?;
-    let Some(token) = security::cookie(&req.headers, SIG_COOKIE) else {
-        if req.param("again").is_none() {
-            let next = format!(
-                "{}{}again=1",
-                pg.href(&req.path),
-                if pg.explicit {
-                    format!("{}&", pg.lq())
-                } else {
-                    "?".into()
-                }
-            );
-            let body = pg.render("continue.html", None, json!({ "next": next }))?;
-            let mut res = html(StatusCode::OK, body);
-            security::private_headers(res.headers_mut());
-            return Ok(Err(res));
-        }
-        return Err(link_refused(pg));
+    let token = match pg.token_cookie(req, SIG_COOKIE)? {
+        Ok(t) => t,
+        Err(res) => return Ok(Err(res)),
     };
     let v =
         signatures::by_signatory_token(&s.db, &Caller::Anonymous, dp.slug(), &dp.d.slug, &token)
             .await
-            .map_err(|_| link_refused(pg))?;
+            .map_err(|_| pg.link_refused())?;
     if v.id != id {
-        return Err(link_refused(pg));
+        return Err(pg.link_refused());
     }
     Ok(Ok((token, v)))
 }
@@ -691,28 +616,15 @@ async fn post_action(
 ) -> PageResult {
     let dp = DeclPage::load(s, req, slug, decl).await?;
     let pg = dp.pg();
-    if body.len() > MAX_FORM_BYTES {
-        return Ok(csrf_refused(pg));
-    }
-    let f = form(body);
-    if security::check(
-        &s.pages.csrf,
-        &req.headers,
-        &s.links,
-        f.get("csrf").map(String::as_str),
-    )
-    .is_err()
-    {
-        return Ok(csrf_refused(pg));
-    }
+    let f = pg.posted(s, req, body)?;
     let (token, v) = match signature_of(s, req, &dp, id).await? {
         Ok(x) => x,
-        Err(_) => return Err(link_refused(pg)),
+        Err(_) => return Err(pg.link_refused()),
     };
     let result = match action {
         Action::Confirm => signatures::confirm(&s.db, &Caller::Anonymous, slug, decl, &token).await,
         _ => {
-            let reason = f.get("reason").cloned().filter(|r| !r.trim().is_empty());
+            let reason = f.opt("reason");
             signatures::withdraw_by_signatory(
                 &s.db,
                 &Caller::Anonymous,
@@ -730,14 +642,9 @@ async fn post_action(
             } else {
                 "withdrawn"
             };
-            let sep = if pg.explicit {
-                format!("{}&", pg.lq())
-            } else {
-                "?".into()
-            };
-            let mut res = see_other(&format!(
-                "{}{sep}done={what}",
-                pg.href(&Links::signature_rel(slug, decl, done.id))
+            let mut res = see_other(&pg.with_query(
+                &pg.href(&Links::signature_rel(slug, decl, done.id)),
+                &format!("done={what}"),
             ));
             security::private_headers(res.headers_mut());
             Ok(res)

@@ -111,11 +111,12 @@ impl Lang {
     /// Whether this catalog (not the fallback) has `key`.
     pub fn has(&self, key: &str) -> bool {
         // Every variable the catalogs use, so that a message with placeables formats.
-        let args: HashMap<&str, FluentValue> =
-            ["when", "zone", "count", "seq", "reason", "position"]
-                .into_iter()
-                .map(|k| (k, FluentValue::from(1)))
-                .collect();
+        let args: HashMap<&str, FluentValue> = [
+            "when", "zone", "count", "seq", "reason", "position", "code", "name", "title", "other",
+        ]
+        .into_iter()
+        .map(|k| (k, FluentValue::from(1)))
+        .collect();
         LOCALES
             .lookup_single_language(&self.langid(), key, Some(&args))
             .is_ok()
@@ -172,6 +173,34 @@ impl Lang {
             format!("{} – {}", self.date(first), self.date(last))
         }
     }
+}
+
+/// A domain field error's message (English, as the API sends it) in `lang`: the messages
+/// of the rules a person meets on the forms have catalog keys (`field-*`); any other is
+/// shown as the domain wrote it. The page adds nothing to the rule, it only words it.
+pub fn field_message(lang: &Lang, message: &str) -> String {
+    let m = message.trim();
+    let key = match m {
+        "is required" => "field-required",
+        "is not an e-mail address" => "field-email",
+        "must be true or false" => "field-yes-no",
+        _ if m.starts_with("must be one line") => "field-one-line",
+        _ if m.contains("is not an ISO 3166-1 alpha-2 code") => "field-country",
+        _ if m.starts_with("must be one of") => "field-choice",
+        _ if m.starts_with("must be a list of distinct choices") => "field-choices",
+        _ if m.starts_with("must be text of at most") => {
+            return lang.t("field-too-long", &[("count", 2000.into())]);
+        }
+        _ if m.starts_with("at most ") && m.ends_with(" characters") => {
+            let n: i64 = m["at most ".len()..m.len() - " characters".len()]
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            return lang.t("field-too-long", &[("count", n.into())]);
+        }
+        _ => return message.to_owned(),
+    };
+    lang.t(key, &[])
 }
 
 /// `Europe/Istanbul, UTC+03:00`: the zone's IANA name and its offset at `t` (written out,
@@ -299,6 +328,62 @@ mod tests {
             .date(a.date_naive())
             .contains("نوفمبر"));
         assert_eq!(zone_on(chrono_tz::UTC, a.date_naive()), "UTC, UTC+00:00");
+    }
+
+    /// The domain's messages on the registration form are worded in every language (a
+    /// changed wording in the domain fails here instead of showing English on an Arabic page).
+    #[test]
+    fn the_forms_field_messages_are_translated() {
+        use convene_domain::registrations::{validate_answers, Question, QuestionKind};
+        let q = |id: &str, kind, options: &[&str]| Question {
+            id: id.into(),
+            label: id.into(),
+            kind,
+            options: options.iter().map(|o| o.to_string()).collect(),
+            required: true,
+        };
+        let questions = [
+            q("a", QuestionKind::Text, &[]),
+            q("b", QuestionKind::SingleChoice, &["x"]),
+            q("c", QuestionKind::MultipleChoice, &["x"]),
+            q("d", QuestionKind::YesNo, &[]),
+        ];
+        let mut answers = std::collections::BTreeMap::new();
+        let mut msgs: Vec<String> = validate_answers(&questions, &answers)
+            .into_iter()
+            .map(|e| e.message)
+            .collect();
+        answers.insert("a".into(), serde_json::json!("x".repeat(2001)));
+        answers.insert("b".into(), serde_json::json!("y"));
+        answers.insert("c".into(), serde_json::json!(["y"]));
+        answers.insert("d".into(), serde_json::json!("y"));
+        msgs.extend(
+            validate_answers(&questions, &answers)
+                .into_iter()
+                .map(|e| e.message),
+        );
+        let email = convene_domain::accounts::normalise_email("email", "nope");
+        if let Err(convene_domain::Error::Validation(e)) = email {
+            msgs.push(e[0].message.clone());
+        }
+        msgs.push(
+            convene_domain::util::single_line("name", "a\nb")
+                .unwrap()
+                .message,
+        );
+        msgs.push("at most 200 characters".into());
+        msgs.push("`ZZ` is not an ISO 3166-1 alpha-2 code".into());
+        assert!(msgs.len() >= 10, "{msgs:?}");
+        for m in &msgs {
+            for l in &LANGS {
+                let out = field_message(l, m);
+                assert_ne!(&out, m, "{}: {m:?} has no catalog wording", l.code);
+            }
+        }
+        assert_eq!(
+            field_message(&LANGS[0], "at most 200 characters"),
+            "At most 200 characters."
+        );
     }
 
     #[test]

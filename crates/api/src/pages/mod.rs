@@ -30,7 +30,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use bytes::Bytes;
 use minijinja::Environment;
@@ -89,8 +89,36 @@ pub fn router(state: AppState) -> Router {
         .route("/forums/{slug}/speakers", get(forum::speakers))
         .route("/forums/{slug}/speakers/{id}", get(forum::speaker))
         .route(
+            "/forums/{slug}/register",
+            get(registration::form_page).post(registration::submit),
+        )
+        .route(
             "/forums/{slug}/registrations/{id}",
             get(registration::manage),
+        )
+        .route(
+            "/forums/{slug}/registrations/{id}/details",
+            post(registration::details),
+        )
+        .route(
+            "/forums/{slug}/registrations/{id}/signups/{session}",
+            post(registration::join),
+        )
+        .route(
+            "/forums/{slug}/registrations/{id}/signups/{session}/leave",
+            post(registration::leave),
+        )
+        .route(
+            "/forums/{slug}/registrations/{id}/agenda.ics",
+            get(registration::agenda),
+        )
+        .route(
+            "/forums/{slug}/registrations/{id}/cancel",
+            get(registration::cancel_page).post(registration::cancel),
+        )
+        .route(
+            "/forums/{slug}/registrations/{id}/link",
+            post(registration::fresh_link),
         )
         .route(d, get(declaration::show))
         .route(&format!("{d}/sign"), axum::routing::post(declaration::sign))
@@ -112,7 +140,6 @@ pub fn router(state: AppState) -> Router {
         )
         .with_state(state)
         .layer(axum::middleware::from_fn(security::headers_layer))
-        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -154,6 +181,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         "registration.html",
         include_str!("templates/registration.html"),
     ),
+    ("register.html", include_str!("templates/register.html")),
+    ("cancel.html", include_str!("templates/cancel.html")),
 ];
 
 /// `t("key", name=value, …)` in templates: the catalog text of the page's language.
@@ -526,23 +555,164 @@ pub(crate) fn see_other(location: &str) -> Response {
     res
 }
 
-/// Field errors as the form templates show them: `field → message` and the summary list.
-pub(crate) fn field_errors(
-    errs: &[convene_domain::error::FieldError],
-) -> (BTreeMap<String, String>, Vec<Value>) {
-    let mut by = BTreeMap::new();
-    let mut list = vec![];
-    for e in errs {
-        let field = e
-            .field
-            .split(['.', '['])
-            .next()
-            .unwrap_or(&e.field)
-            .to_owned();
-        by.entry(field.clone()).or_insert_with(|| e.message.clone());
-        list.push(json!({"field": field, "message": format!("{}: {}", field, e.message)}));
+/// The largest form body a page accepts, bytes.
+pub(crate) const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// A posted `application/x-www-form-urlencoded` form, its fields in order (a name repeats
+/// for checkboxes).
+pub(crate) struct Form(Vec<(String, String)>);
+
+impl Form {
+    /// Parses a body.
+    pub(crate) fn parse(body: &[u8]) -> Form {
+        Form(
+            form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
     }
-    (by, list)
+
+    /// The first value of `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, in order.
+    pub(crate) fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Whether `name` was sent (a ticked checkbox).
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The value of `name` trimmed, `None` when absent or blank.
+    pub(crate) fn opt(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+impl Pg {
+    /// A form POST's fields once it passed the checks every form passes: at most
+    /// [`MAX_FORM_BYTES`] (else 413) and CSRF ([`security::check`]; else 403, nothing
+    /// done).
+    pub(crate) fn posted(&self, s: &AppState, req: &Req, body: &[u8]) -> Result<Form, PageError> {
+        if body.len() > MAX_FORM_BYTES {
+            return Err(self.error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "error-conflict-title",
+                self.t("error-too-large"),
+            ));
+        }
+        let f = Form::parse(body);
+        if security::check(&s.pages.csrf, &req.headers, &s.links, f.get("csrf")).is_err() {
+            return Err(self
+                .error(
+                    StatusCode::FORBIDDEN,
+                    "error-csrf-title",
+                    self.t("error-csrf"),
+                )
+                .private());
+        }
+        Ok(f)
+    }
+
+    /// The page for a link whose token is unknown, revoked or for another object.
+    pub(crate) fn link_refused(&self) -> PageError {
+        self.error(
+            StatusCode::NOT_FOUND,
+            "error-link-title",
+            self.t("error-link"),
+        )
+        .private()
+    }
+
+    /// The capability token in cookie `name`. Without it: once, a page that reloads
+    /// itself (`Err(response)`: a browser withholds a `SameSite=Strict` cookie on the
+    /// first request after arriving from another site, e.g. a webmail), then the refusal.
+    pub(crate) fn token_cookie(
+        &self,
+        req: &Req,
+        name: &str,
+    ) -> Result<Result<String, Response>, PageError> {
+        if let Some(t) = security::cookie(&req.headers, name) {
+            return Ok(Ok(t));
+        }
+        if req.param("again").is_some() {
+            return Err(self.link_refused());
+        }
+        let next = self.with_query(&self.href(&req.path), "again=1");
+        let body = self.render("continue.html", None, json!({ "next": next }))?;
+        let mut res = html(StatusCode::OK, body);
+        security::private_headers(res.headers_mut());
+        Ok(Err(res))
+    }
+
+    /// `url` with `pair` added to its query, after `?lang=` when the language came from
+    /// the query.
+    pub(crate) fn with_query(&self, url: &str, pair: &str) -> String {
+        if self.explicit {
+            format!("{url}{}&{pair}", self.lq())
+        } else {
+            format!("{url}?{pair}")
+        }
+    }
+
+    /// Field errors as the form templates show them: `field → message` (next to the
+    /// field) and the summary list (`{field, message}` with the field's label from
+    /// `label`). A question's answer (`answers.<id>`) is the field `q-<id>`; every other
+    /// path is its first segment. Messages are the domain's, in the reader's language
+    /// where the catalog has them ([`i18n::field_message`]).
+    pub(crate) fn field_errors(
+        &self,
+        errs: &[convene_domain::error::FieldError],
+        label: impl Fn(&str) -> Option<String>,
+    ) -> (BTreeMap<String, String>, Vec<Value>) {
+        let mut by = BTreeMap::new();
+        let mut list = vec![];
+        for e in errs {
+            let field = match e.field.strip_prefix("answers.") {
+                Some(q) => format!("q-{q}"),
+                None => e
+                    .field
+                    .split(['.', '['])
+                    .next()
+                    .unwrap_or(&e.field)
+                    .to_owned(),
+            };
+            let message = i18n::field_message(self.lang, &e.message);
+            let shown = match label(&field) {
+                Some(l) => format!("{l}: {message}"),
+                None => message.clone(),
+            };
+            by.entry(field.clone()).or_insert(message);
+            list.push(json!({"field": field, "message": shown}));
+        }
+        (by, list)
+    }
+}
+
+/// A random idempotency key for one rendering of a form: sending the same form twice (a
+/// double click, a reload) replays the first answer instead of acting twice.
+pub(crate) fn new_form_key() -> String {
+    use base64::Engine as _;
+    use rand::RngCore;
+    let mut b = [0u8; 18];
+    rand::rng().fill_bytes(&mut b);
+    format!(
+        "form-{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    )
 }
 
 #[cfg(test)]
@@ -622,6 +792,38 @@ mod tests {
             "registration-opens",
             "registration-closes",
             "registration-full",
+            "category-mayor",
+            "category-municipal_official",
+            "category-civil_society",
+            "category-ngo",
+            "category-un_international",
+            "category-government",
+            "category-academia",
+            "category-media",
+            "category-other",
+            "register-already",
+            "register-in-flight",
+            "error-too-large",
+            "field-required",
+            "field-email",
+            "field-yes-no",
+            "field-one-line",
+            "field-country",
+            "field-choice",
+            "field-choices",
+            "field-too-long",
+            "registered-notice-confirmed",
+            "registered-notice-waitlisted",
+            "registered-notice-pending",
+            "manage-saved",
+            "manage-joined",
+            "manage-left",
+            "manage-link-sent",
+            "manage-cancelled",
+            "seats-left",
+            "seats-unlimited",
+            "signup-clash",
+            "registration-status-",
         ];
         keys.extend(dynamic.iter().map(|k| k.to_string()));
         keys.retain(|k| !k.ends_with('-'));

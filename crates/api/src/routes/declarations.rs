@@ -39,7 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(withdraw_by_signatory))
         .routes(routes!(withdraw_by_organizer))
         .routes(routes!(erase_signature))
-        .routes(routes!(export_csv))
+        .routes(routes!(signatures_csv))
         .routes(routes!(export_json))
         .routes(routes!(counts))
         .routes(routes!(ledger))
@@ -389,7 +389,7 @@ async fn erase_signature(
 #[utoipa::path(get, path = "/forums/{slug}/declarations/{decl}/signatures.csv", tag = "signatures",
     params(("slug" = String, Path), ("decl" = String, Path), PublicQuery),
     responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = Problem)))]
-async fn export_csv(
+async fn signatures_csv(
     State(s): State<AppState>,
     Auth(caller): Auth,
     Path((slug, decl)): Path<(String, String)>,

@@ -41,7 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_signups))
         .routes(routes!(join_session, leave_session))
         .routes(routes!(stats))
-        .routes(routes!(export_csv))
+        .routes(routes!(registrations_csv))
         .routes(routes!(check_in))
         .routes(routes!(public_participants))
 }
@@ -348,47 +348,10 @@ async fn agenda(
     Path((slug, id)): Path<(String, Uuid)>,
 ) -> ApiResult<impl IntoResponse> {
     require_actor(&actor)?;
-    let (forum, r) = registrations::resolve(
-        &s.db,
-        &actor,
-        &slug,
-        id,
-        convene_domain::accounts::Role::Checkin,
-    )
-    .await?;
-    let seated = signups::seated_sessions(&s.db, r.id).await?;
-    let access = convene_domain::forums::ForumAccess { forum, role: None };
-    let (mut p, seq) = convene_domain::schedule::store::load(&s.db, &access, &s.links).await?;
-    let guids: std::collections::HashSet<String> = {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        convene_domain::sessions::entity::session::Entity::find()
-            .filter(convene_domain::sessions::entity::session::Column::Id.is_in(seated))
-            .all(&s.db)
-            .await
-            .map_err(convene_domain::Error::from)?
-            .into_iter()
-            .map(|s| s.guid)
-            .collect()
-    };
-    let mut sequences = vec![];
-    let events = std::mem::take(&mut p.events);
-    for (e, q) in events.into_iter().zip(seq) {
-        if guids.contains(&e.guid) {
-            p.events.push(e);
-            sequences.push(q);
-        }
-    }
-    let host = s.links.host().to_owned();
-    let opts = convene_domain::schedule::IcalOptions {
-        uid_domain: host,
-        generated_at: r.updated_at,
-        calendar_name: format!("{} — {}", access.forum.title, r.name),
-        sequences: Some(sequences),
-        method: Some("PUBLISH".into()),
-    };
+    let (_, body) = signups::agenda(&s.db, &actor, &slug, id, &s.links).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
-        convene_domain::schedule::export_ical(&p, access.tz(), &opts),
+        body,
     ))
 }
 
@@ -451,7 +414,7 @@ async fn stats(
 /// spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) get a leading `'`.
 #[utoipa::path(get, path = "/forums/{slug}/registrations.csv", tag = "registrations", params(("slug" = String, Path), RegistrationQuery), security(("bearer" = [])),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-async fn export_csv(
+async fn registrations_csv(
     State(s): State<AppState>,
     Organizer(caller): Organizer,
     Path(slug): Path<String>,

@@ -127,7 +127,7 @@ async fn export(
 /// `schedule.schema.json`), as read by Giggity, EventFahrplan and the c3voc tools.
 /// Carries an ETag; `If-None-Match` → 304.
 #[utoipa::path(get, path = "/forums/{slug}/schedule.json", tag = "schedule", params(("slug" = String, Path)),
-    responses((status = 200, content_type = "application/json", body = String), (status = 304), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "application/json", body = serde_json::Value, description = "The c3voc schedule JSON (v1, `schedule.schema.json`)"), (status = 304), (status = 404, body = Problem)))]
 async fn schedule_json(
     State(s): State<AppState>,
     Auth(caller): Auth,

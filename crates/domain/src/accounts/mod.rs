@@ -102,27 +102,13 @@ pub fn new_token(prefix: &str) -> String {
     )
 }
 
-/// Trims and lower-cases an e-mail address and checks its shape (one `@`, non-empty local
-/// part and a domain with a dot); [`Error::Validation`] on `field` otherwise.
+/// An e-mail address accepted at an edge, as [`crate::email::Email`] parses it (trimmed,
+/// lower-cased, IDN domain in ASCII form, ASCII local part, valid for the transport);
+/// [`Error::Validation`] on `field` with the fault's sentence otherwise.
 pub fn normalise_email(field: &str, email: &str) -> Result<String> {
-    let e = email.trim().to_lowercase();
-    let ok = match e.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !e.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
-    };
-    if ok && e.len() <= 254 {
-        Ok(e)
-    } else {
-        Err(Error::field(field, "is not an e-mail address"))
-    }
+    crate::email::Email::parse(email)
+        .map(crate::email::Email::into_string)
+        .map_err(|f| Error::field(field, f.to_string()))
 }
 
 /// Creates an organizer account (or reuses the one with that e-mail) and issues it a new

@@ -23,6 +23,7 @@ use super::{effective_status, find_for_write, find_visible, ledger, settings, De
 use super::{DeclarationStatus, ForumAccess};
 use crate::accounts::{self, Caller};
 use crate::error::{ConflictKind, Error, FieldError, Result};
+use crate::names::NameKey;
 use crate::notifications::{self, NewNotification};
 use crate::util::{self, Page};
 
@@ -279,7 +280,7 @@ fn sig_view(s: &signature::Model, version_number: i32) -> SignatureView {
         city: s.city.clone(),
         country: s.country.clone(),
         consent_publish: s.consent_publish,
-        confirm_expires_at: if s.status == "pending" {
+        confirm_expires_at: if SignatureStatus::of(s) == SignatureStatus::Pending {
             s.confirm_expires_at
         } else {
             None
@@ -293,10 +294,42 @@ fn sig_view(s: &signature::Model, version_number: i32) -> SignatureView {
     }
 }
 
-/// Normalised entity name for uniqueness: lower case, whitespace collapsed.
+/// The state of a signature, stored as text in `signatures.status`; every comparison goes
+/// through this type ([`SignatureStatus::of`], [`SignatureStatus::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureStatus {
+    /// Waiting for the e-mailed confirmation link.
+    Pending,
+    /// Confirmed (online or in person) and in the ledger.
+    Confirmed,
+    /// Withdrawn by the signatory or an organizer.
+    Withdrawn,
+}
+
+impl SignatureStatus {
+    /// The stored name: `pending`, `confirmed`, `withdrawn`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureStatus::Pending => "pending",
+            SignatureStatus::Confirmed => "confirmed",
+            SignatureStatus::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// The status of a stored row; an unknown stored name (never written) reads as
+    /// `Withdrawn`, the state that allows nothing.
+    pub fn of(s: &signature::Model) -> Self {
+        [Self::Pending, Self::Confirmed]
+            .into_iter()
+            .find(|v| v.as_str() == s.status)
+            .unwrap_or(Self::Withdrawn)
+    }
+}
+
+/// The entity's key for uniqueness: kind, country and the name's [`NameKey`] (NFKC,
+/// lower case, white space collapsed), `|`-separated.
 fn entity_key(kind: &str, country: &str, name: &str) -> String {
-    let norm: Vec<String> = name.split_whitespace().map(str::to_lowercase).collect();
-    format!("{kind}|{country}|{}", norm.join(" "))
+    format!("{kind}|{country}|{}", NameKey::of(name))
 }
 
 struct Checked {
@@ -460,7 +493,7 @@ async fn check_unique(
             Expr::value(Option::<String>::None),
         )
         .filter(signature::Column::DeclarationId.eq(d.id))
-        .filter(signature::Column::Status.eq("pending"))
+        .filter(signature::Column::Status.eq(SignatureStatus::Pending.as_str()))
         .filter(signature::Column::ConfirmExpiresAt.lte(now))
         .filter(same.clone())
         .exec(txn)
@@ -578,7 +611,7 @@ fn new_row(
         email: Set(c.email),
         consent_publish: Set(consent),
         language: Set(c.language.unwrap_or_else(|| d.language.clone())),
-        status: Set("pending".into()),
+        status: Set(SignatureStatus::Pending.as_str().into()),
         salt: Set(Some(new_salt())),
         token_hash: Set(None),
         confirm_expires_at: Set(None),
@@ -745,7 +778,7 @@ pub async fn sign_in_person(
     let now = crate::db::now();
     let mut row = new_row(&d, &ver, c, input.consent_publish, "in_person", now);
     row.witness_account_id = Set(Some(witness));
-    row.status = Set("confirmed".into());
+    row.status = Set(SignatureStatus::Confirmed.as_str().into());
     row.confirmed_at = Set(Some(now));
     let s = row.insert(&txn).await.map_err(map_unique)?;
     let s = record_confirmation(&txn, s, &ver, now).await?;
@@ -804,15 +837,15 @@ pub async fn confirm(
         .one(&txn)
         .await?
         .ok_or(Error::NotFound("version"))?;
-    match s.status.as_str() {
-        "pending" => {}
-        "confirmed" => {
+    match SignatureStatus::of(&s) {
+        SignatureStatus::Pending => {}
+        SignatureStatus::Confirmed => {
             return Err(conflict(
                 ConflictKind::AlreadyConfirmed,
                 "this signature is already confirmed",
             ))
         }
-        _ => {
+        SignatureStatus::Withdrawn => {
             return Err(conflict(
                 ConflictKind::InvalidState,
                 "this signature was withdrawn",
@@ -833,7 +866,7 @@ pub async fn confirm(
         ));
     }
     let mut am = s.into_active_model();
-    am.status = Set("confirmed".into());
+    am.status = Set(SignatureStatus::Confirmed.as_str().into());
     am.confirmed_at = Set(Some(now));
     let s = am.update(&txn).await?;
     let s = record_confirmation(&txn, s, &ver, now).await?;
@@ -876,7 +909,7 @@ pub async fn resend(
     let Some(s) = signature::Entity::find()
         .filter(signature::Column::DeclarationId.eq(d.id))
         .filter(signature::Column::Email.eq(email))
-        .filter(signature::Column::Status.eq("pending"))
+        .filter(signature::Column::Status.eq(SignatureStatus::Pending.as_str()))
         .filter(signature::Column::WithdrawnAt.is_null())
         .one(&txn)
         .await?
@@ -912,13 +945,13 @@ async fn withdraw_row(
     reason: Option<String>,
 ) -> Result<signature::Model> {
     let now = crate::db::now();
-    let was_confirmed = s.status == "confirmed";
+    let was_confirmed = SignatureStatus::of(&s) == SignatureStatus::Confirmed;
     let ver = version::Entity::find_by_id(s.version_id)
         .one(txn)
         .await?
         .ok_or(Error::NotFound("version"))?;
     let mut am = s.into_active_model();
-    am.status = Set("withdrawn".into());
+    am.status = Set(SignatureStatus::Withdrawn.as_str().into());
     am.withdrawn_at = Set(Some(now));
     am.withdrawn_by = Set(Some(by.into()));
     am.withdrawal_reason = Set(reason);
@@ -1055,7 +1088,7 @@ pub async fn erase(
 fn public_filter(d: &Declaration, q: &PublicQuery) -> Result<sea_orm::Select<signature::Entity>> {
     let mut sel = signature::Entity::find()
         .filter(signature::Column::DeclarationId.eq(d.id))
-        .filter(signature::Column::Status.eq("confirmed"))
+        .filter(signature::Column::Status.eq(SignatureStatus::Confirmed.as_str()))
         .filter(signature::Column::WithdrawnAt.is_null())
         .filter(signature::Column::ErasedAt.is_null())
         .filter(signature::Column::ConsentPublish.eq(true));
@@ -1153,10 +1186,10 @@ pub async fn public_export(
     to_public(db, &d, rows).await
 }
 
-/// The public list as CSV (RFC 4180, header row; the `csv` crate does the quoting).
+/// The public list as CSV ([`crate::csv_out`]: RFC 4180, header row, formulas
+/// neutralised).
 pub fn to_csv(items: &[PublicSignature]) -> String {
-    let mut w = csv::Writer::from_writer(vec![]);
-    let _ = w.write_record([
+    let mut table = crate::csv_out::Table::new([
         "ledger_seq",
         "signed_at",
         "full_name",
@@ -1170,7 +1203,7 @@ pub fn to_csv(items: &[PublicSignature]) -> String {
         "id",
     ]);
     for s in items {
-        let _ = w.write_record([
+        table.row([
             s.ledger_seq.to_string(),
             ledger::instant(s.signed_at),
             s.full_name.clone(),
@@ -1184,7 +1217,7 @@ pub fn to_csv(items: &[PublicSignature]) -> String {
             s.id.to_string(),
         ]);
     }
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    table.finish()
 }
 
 /// Live counts by country and entity kind of the public list.
@@ -1197,7 +1230,7 @@ pub async fn counts(
     let (_, d) = find_visible(db, caller, forum_slug, slug).await?;
     let confirmed_total = signature::Entity::find()
         .filter(signature::Column::DeclarationId.eq(d.id))
-        .filter(signature::Column::Status.eq("confirmed"))
+        .filter(signature::Column::Status.eq(SignatureStatus::Confirmed.as_str()))
         .filter(signature::Column::WithdrawnAt.is_null())
         .count(db)
         .await?;

@@ -295,16 +295,7 @@ pub async fn stats(
     })
 }
 
-/// A CSV cell made safe for spreadsheets: a leading `=`, `+`, `-`, `@`, tab or CR gets a
-/// `'` in front (OWASP "CSV injection").
-pub fn neutralise(cell: &str) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
-        _ => cell.to_owned(),
-    }
-}
-
-/// The participants as CSV (RFC 4180, written by the `csv` crate), filtered like
+/// The participants as CSV ([`crate::csv_out`]: RFC 4180, formulas neutralised), filtered like
 /// [`list`], one row per registration in arrival order, one column per custom question
 /// after the standard ones (organizers and up).
 pub async fn export_csv(
@@ -319,7 +310,6 @@ pub async fn export_csv(
         .order_by_asc(registration::Column::Seq)
         .all(db)
         .await?;
-    let mut w = csv::Writer::from_writer(vec![]);
     let mut header: Vec<String> = [
         "seq",
         "id",
@@ -342,7 +332,7 @@ pub async fn export_csv(
     .map(|s| s.to_string())
     .collect();
     header.extend(form.questions.iter().map(|q| q.id.clone()));
-    let _ = w.write_record(header.iter().map(|h| neutralise(h)));
+    let mut table = crate::csv_out::Table::new(&header);
     for r in rows {
         let mut rec = vec![
             r.seq.to_string(),
@@ -376,8 +366,7 @@ pub async fn export_csv(
                 Some(other) => other.to_string(),
             });
         }
-        let _ = w.write_record(rec.iter().map(|c| neutralise(c)));
+        table.row(&rec);
     }
-    let bytes = w.into_inner().unwrap_or_default();
-    Ok(String::from_utf8(bytes).unwrap_or_default())
+    Ok(table.finish())
 }

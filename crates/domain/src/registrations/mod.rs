@@ -1247,6 +1247,22 @@ pub async fn resend_link(db: &DatabaseConnection, slug: &str, email: &str) -> Re
     Ok(())
 }
 
+/// E-mails a fresh manage link to the holder of registration `id` (asked from the manage
+/// page: the holder's token, or staff), through the outbox like every e-mail, at most once
+/// a minute (as [`resend_link`]). The link already held stays valid. Errors: 401/403/404.
+pub async fn send_fresh_link(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    id: Uuid,
+) -> Result<()> {
+    let txn = crate::db::begin_write(db).await?;
+    let (forum, r) = resolve(&txn, actor, slug, id, Role::Organizer).await?;
+    resend_link_in(&txn, &forum, r.id, &r.email).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // Access to one registration
 

@@ -696,3 +696,93 @@ async fn session_mail(
     .await?;
     Ok(())
 }
+
+/// The personal agenda of registration `reg_id` (its holder, or check-in staff and up):
+/// the scheduled sessions where it holds a seat, as an RFC 5545 calendar with the forum's
+/// VTIMEZONE and the same UIDs and SEQUENCEs as the forum's `schedule.ics` (so calendar
+/// apps update the events). Returns `(file name, calendar text)`. Errors: 401/403/404.
+pub async fn agenda(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    reg_id: Uuid,
+    links: &crate::links::Links,
+) -> Result<(String, String)> {
+    let (forum, r) = resolve(db, actor, slug, reg_id, Role::Checkin).await?;
+    let seated = seated_sessions(db, r.id).await?;
+    let guids: std::collections::HashSet<String> = if seated.is_empty() {
+        Default::default()
+    } else {
+        session::Entity::find()
+            .filter(session::Column::Id.is_in(seated))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| s.guid)
+            .collect()
+    };
+    let access = crate::forums::ForumAccess { forum, role: None };
+    let (mut p, seq) = crate::schedule::store::load(db, &access, links).await?;
+    let mut sequences = vec![];
+    let events = std::mem::take(&mut p.events);
+    for (e, q) in events.into_iter().zip(seq) {
+        if guids.contains(&e.guid) {
+            p.events.push(e);
+            sequences.push(q);
+        }
+    }
+    let opts = crate::schedule::IcalOptions {
+        uid_domain: links.host().to_owned(),
+        generated_at: r.updated_at,
+        calendar_name: format!("{} — {}", access.forum.title, r.name),
+        sequences: Some(sequences),
+        method: Some("PUBLISH".into()),
+    };
+    let body = crate::schedule::export_ical(&p, access.tz(), &opts);
+    Ok((format!("{slug}-agenda.ics"), body))
+}
+/// How full one session is, from its seat counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Availability {
+    /// Seats held.
+    pub confirmed: i32,
+    /// People waiting.
+    pub waitlisted: i32,
+}
+
+impl Availability {
+    /// Seats left under `capacity` (the session's effective capacity; `None` = unlimited →
+    /// `None`), never below 0.
+    pub fn seats_left(&self, capacity: Option<i32>) -> Option<i32> {
+        capacity.map(|c| (c - self.confirmed).max(0))
+    }
+
+    /// Whether someone signing up now gets a seat (by the same rule as [`join`]: a seat is
+    /// free and nobody waits), else a wait-list place.
+    pub fn gives_seat(&self, capacity: Option<i32>) -> bool {
+        seat_free(capacity, self.confirmed) && self.waitlisted == 0
+    }
+}
+
+/// The seat counters of every session of forum `forum_id` that has had a sign-up
+/// (a session missing from the map has none: [`Availability::default`]).
+pub async fn availability(
+    db: &impl ConnectionTrait,
+    forum_id: Uuid,
+) -> Result<std::collections::HashMap<Uuid, Availability>> {
+    Ok(session_counters::Entity::find()
+        .filter(session_counters::Column::ForumId.eq(forum_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            (
+                c.session_id,
+                Availability {
+                    confirmed: c.confirmed_count,
+                    waitlisted: c.waitlisted_count,
+                },
+            )
+        })
+        .collect())
+}

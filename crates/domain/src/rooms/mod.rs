@@ -1,4 +1,7 @@
-//! Rooms of a forum: name unique within the forum, optional capacity.
+//! Rooms of a forum: name unique within the forum as a person reads it ([`NameKey`]),
+//! optional capacity, and a guid assigned once (at creation, from the name, or by an
+//! imported file) and kept when the room is renamed, so that exported schedules keep
+//! naming the same room.
 
 pub mod entity;
 
@@ -15,6 +18,7 @@ use crate::accounts::{Caller, Role};
 use crate::change::Change;
 use crate::error::{ConflictKind, Error, FieldError, Result};
 use crate::forums;
+use crate::names::NameKey;
 use crate::util;
 
 /// A room as the API shows it.
@@ -112,19 +116,44 @@ fn validate(r: &Room) -> Vec<FieldError> {
     errs
 }
 
+/// 409 `already-exists`: the forum has a room of this name (as [`NameKey`] compares).
+pub(crate) fn name_taken_by_other(name: &str) -> Error {
+    Error::Conflict {
+        kind: ConflictKind::AlreadyExists,
+        message: format!("this forum already has a room named `{name}`"),
+        session: None,
+        errors: vec![FieldError::new(
+            "name",
+            "is already used by another room of this forum",
+        )],
+    }
+}
+
 pub(crate) fn name_taken(e: sea_orm::DbErr, name: &str) -> Error {
     match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict {
-            kind: ConflictKind::AlreadyExists,
-            message: format!("this forum already has a room named `{name}`"),
-            session: None,
-            errors: vec![FieldError::new(
-                "name",
-                "is already used by another room of this forum",
-            )],
-        },
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => name_taken_by_other(name),
         _ => Error::Db(e),
     }
+}
+
+/// Refuses `name` when another room of the forum (other than `except`) has the same
+/// [`NameKey`] (`Saal 1` and `saal\u{a0}1` are one name). Called under the forum's lock,
+/// so two concurrent creates cannot both pass. Errors: 409 `already-exists`.
+async fn check_name_free(
+    txn: &impl ConnectionTrait,
+    forum_id: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<()> {
+    let key = NameKey::of(name);
+    let rooms = all_of_forum(txn, forum_id).await?;
+    if rooms
+        .iter()
+        .any(|r| Some(r.id) != except && NameKey::of(&r.name) == key)
+    {
+        return Err(name_taken_by_other(name));
+    }
+    Ok(())
 }
 
 /// Lists a forum's rooms in display order. Errors: 404 when the forum is not visible.
@@ -184,7 +213,7 @@ pub async fn create(
         forum_id: access.forum.id,
         name: input.name.trim().to_owned(),
         capacity: input.capacity,
-        guid: None,
+        guid: Some(crate::schedule::room_guid(input.name.trim())),
         description: input.description.unwrap_or_default(),
         position,
         version: 1,
@@ -195,6 +224,7 @@ pub async fn create(
     if !errs.is_empty() {
         return Err(Error::Validation(errs));
     }
+    check_name_free(&txn, access.forum.id, &room.name, None).await?;
     let name = room.name.clone();
     let saved = room
         .into_active_model()
@@ -244,6 +274,13 @@ pub async fn update_in(
     }
     if r == current {
         return Ok((current, vec![]));
+    }
+    if r.name != current.name {
+        check_name_free(txn, access.forum.id, &r.name, Some(id)).await?;
+        // A room made before guids were kept exports one derived from its name: keep it.
+        r.guid = r
+            .guid
+            .or_else(|| Some(crate::schedule::room_guid(&current.name)));
     }
     r.version += 1;
     r.updated_at = crate::db::now();

@@ -4,10 +4,10 @@
 
 use super::days::{room_of, ExportPlan};
 use super::{
-    add_event_rooms, day_change_from_end, err, export_uuid, format_hhmm, http_url,
-    json_syntax_error, non_empty, parse_clock, parse_date_prefix, parse_hhmm_seconds,
-    parse_instant, parse_local_as_written, room_export_uuid, timeslot_minutes, Conference,
-    EventSpec, PersonRole, PersonSpec, Programme, RoomSpec, ScheduleError, ScheduleFormat,
+    add_event_rooms, day_change_from_end, duration, err, export_uuid, http_url, json_syntax_error,
+    nameless, non_empty, parse_clock, parse_date_prefix, parse_instant, parse_local_as_written,
+    room_export_uuid, timeslot_minutes, Conference, EventSpec, PersonRole, PersonSpec, Programme,
+    RoomSpec, ScheduleError, ScheduleFormat,
 };
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -277,19 +277,21 @@ fn rooms_from(list: Option<Vec<JRoom>>) -> Vec<RoomSpec> {
 
 /// Person list of a v1 event / v2 participant list. Key: `frab:<id>` for an integer id,
 /// else `code:<code>`, else `guid:<guid>`; v2 participants prefer `guid:`.
+///
+/// A person without a name (`public_name` or `name`) is skipped with a warning: the event
+/// is imported without them (issue 11, lenient about cosmetics).
 fn persons(
     list: Option<Vec<JPerson>>,
     path: &str,
     v2: bool,
+    warnings: &mut Vec<String>,
 ) -> Result<Vec<PersonSpec>, ScheduleError> {
     let mut out = Vec::new();
     for (i, p) in list.unwrap_or_default().into_iter().enumerate() {
         let name = non_empty(p.public_name.clone()).or_else(|| non_empty(p.name.clone()));
         let Some(name) = name else {
-            return Err(err(
-                format!("{path}[{i}]"),
-                "person without a name (`public_name` or `name`)",
-            ));
+            warnings.push(nameless(&format!("{path}[{i}]")));
+            continue;
         };
         let by_id = p.id.map(|id| format!("frab:{id}"));
         let by_code = text(&p.code).map(|c| format!("code:{c}"));
@@ -378,7 +380,7 @@ impl Seen {
 ///   not an integer): location is the JSON path, e.g.
 ///   `schedule.conference.days[0].rooms.Winterchaos[0].id`;
 /// - unparseable instants or durations, negative durations, unknown `time_zone_name`,
-///   empty or duplicate guids (location of the second), persons without a name.
+///   empty or duplicate guids (location of the second). A person without a name is skipped with a warning ([`Programme::warnings`]).
 pub fn parse_c3voc_json(bytes: &[u8]) -> Result<Programme, ScheduleError> {
     let bytes = super::strip_bom(bytes);
     match super::detect_format(bytes)? {
@@ -417,6 +419,7 @@ fn parse_v1(bytes: &[u8]) -> Result<Programme, ScheduleError> {
     };
     let mut rooms = rooms_from(c.rooms.or(s.rooms));
     let mut events = Vec::new();
+    let mut warnings = Vec::new();
     let mut seen = Seen(HashMap::new());
     for (di, day) in c.days.into_iter().enumerate() {
         let date = day_dates[di];
@@ -463,7 +466,8 @@ fn parse_v1(bytes: &[u8]) -> Result<Programme, ScheduleError> {
                 };
                 let end = event_end(start, &ev.duration, &ev.end, &path)?;
                 let room = non_empty(ev.room.clone()).unwrap_or_else(|| room_key.clone());
-                let persons = persons(ev.persons, &format!("{path}.persons"), false)?;
+                let persons =
+                    persons(ev.persons, &format!("{path}.persons"), false, &mut warnings)?;
                 events.push(EventSpec {
                     url: import_url(text(&ev.url), &ev.guid),
                     guid: ev.guid,
@@ -507,6 +511,7 @@ fn parse_v1(bytes: &[u8]) -> Result<Programme, ScheduleError> {
         },
         rooms,
         events,
+        warnings,
     })
 }
 
@@ -523,10 +528,10 @@ fn event_end(
     path: &str,
 ) -> Result<DateTime<Utc>, ScheduleError> {
     if let Some(d) = duration.as_deref().filter(|d| !d.trim().is_empty()) {
-        let secs = parse_hhmm_seconds(d).ok_or_else(|| {
+        let secs = duration::parse(d).ok_or_else(|| {
             err(
                 format!("{path}.duration"),
-                format!("expected a duration HH:MM, got `{d}`"),
+                format!("expected a duration HH:MM, D:HH:MM or ISO 8601 (PT1H30M), got `{d}`"),
             )
         })?;
         return Ok(start + Duration::seconds(secs));
@@ -594,6 +599,7 @@ fn parse_v2(bytes: &[u8]) -> Result<Programme, ScheduleError> {
         .unwrap_or(NaiveTime::MIN);
     let mut rooms = rooms_from(c.rooms);
     let mut events = Vec::new();
+    let mut warnings = Vec::new();
     let mut seen = Seen(HashMap::new());
     for (i, ev) in s.events.into_iter().enumerate() {
         let path = format!("schedule.events[{i}]");
@@ -615,7 +621,7 @@ fn parse_v2(bytes: &[u8]) -> Result<Programme, ScheduleError> {
         let room = text(&ev.room)
             .ok_or_else(|| err(format!("{path}.room"), "missing room (name or {name: …})"))?;
         let list = ev.participants.or(ev.persons);
-        let persons = persons(list, &format!("{path}.participants"), true)?;
+        let persons = persons(list, &format!("{path}.participants"), true, &mut warnings)?;
         events.push(EventSpec {
             url: import_url(text(&ev.url), &ev.guid),
             guid: ev.guid,
@@ -664,6 +670,7 @@ fn parse_v2(bytes: &[u8]) -> Result<Programme, ScheduleError> {
         },
         rooms,
         events,
+        warnings,
     })
 }
 
@@ -867,7 +874,9 @@ pub fn export_c3voc_json(p: &Programme, tz: Tz) -> String {
                                     id: ids[i],
                                     date: fmt_dt(e.start),
                                     start: e.start.with_timezone(&tz).format("%H:%M").to_string(),
-                                    duration: format_hhmm((e.end - e.start).num_seconds()),
+                                    duration: duration::format_json(
+                                        (e.end - e.start).num_seconds(),
+                                    ),
                                     room: room_of(e).to_string(),
                                     slug: slugs[i].clone(),
                                     url: e
@@ -922,7 +931,9 @@ pub fn export_c3voc_json(p: &Programme, tz: Tz) -> String {
                     .format("%Y-%m-%d")
                     .to_string(),
                 days_count: out_days.len(),
-                timeslot_duration: format_hhmm(i64::from(p.conference.timeslot_minutes) * 60),
+                timeslot_duration: duration::format_json(
+                    i64::from(p.conference.timeslot_minutes) * 60,
+                ),
                 time_zone_name: Some(tz.name().to_string()).filter(|n| tz_name_allowed(n)),
                 rooms: rooms
                     .iter()

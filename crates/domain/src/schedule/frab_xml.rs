@@ -4,8 +4,8 @@
 use super::c3voc_json::fallback_start;
 use super::days::{room_of, ExportPlan};
 use super::{
-    add_event_rooms, day_change_from_end, err, export_uuid, format_hhmm, http_url, non_empty,
-    parse_clock, parse_date_prefix, parse_hhmm_seconds, parse_instant, parse_local_as_written,
+    add_event_rooms, day_change_from_end, duration, err, export_uuid, http_url, nameless,
+    non_empty, parse_clock, parse_date_prefix, parse_instant, parse_local_as_written,
     room_export_uuid, timeslot_minutes, Conference, EventSpec, PersonRole, PersonSpec, Programme,
     RoomSpec, ScheduleError,
 };
@@ -147,6 +147,7 @@ pub fn parse_frab_xml(text: &str) -> Result<Programme, ScheduleError> {
         .map(|t| t.offset().local_minus_utc());
     let mut rooms: Vec<RoomSpec> = Vec::new();
     let mut events = Vec::new();
+    let mut warnings = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
     for (di, d) in days.iter().enumerate() {
         let date = day_dates[di];
@@ -174,7 +175,15 @@ pub fn parse_frab_xml(text: &str) -> Result<Programme, ScheduleError> {
                 .children()
                 .filter(|c| c.is_element() && c.tag_name().name() == "event")
             {
-                let e = parse_event(&doc, ev, date, day_change, tz, offset, &rname)?;
+                let e = parse_event(
+                    &doc,
+                    ev,
+                    (date, day_change),
+                    tz,
+                    offset,
+                    &rname,
+                    &mut warnings,
+                )?;
                 let loc = at(&doc, ev);
                 if let Some(first) = seen.get(&e.guid) {
                     return Err(err(
@@ -213,17 +222,18 @@ pub fn parse_frab_xml(text: &str) -> Result<Programme, ScheduleError> {
         },
         rooms,
         events,
+        warnings,
     })
 }
 
 fn parse_event(
     doc: &Document,
     ev: XNode,
-    day: NaiveDate,
-    day_change: NaiveTime,
+    (day, day_change): (NaiveDate, NaiveTime),
     tz: Option<Tz>,
     offset: Option<FixedOffset>,
     room_name: &str,
+    warnings: &mut Vec<String>,
 ) -> Result<EventSpec, ScheduleError> {
     let loc = at(doc, ev);
     let guid = ev
@@ -278,10 +288,13 @@ fn parse_event(
     };
     let dn = child(ev, "duration").ok_or_else(|| err(&loc, "<event> has no <duration>"))?;
     let dtext = node_text(dn);
-    let secs = parse_hhmm_seconds(&dtext).ok_or_else(|| {
+    let secs = duration::parse(&dtext).ok_or_else(|| {
         err(
             at(doc, dn),
-            format!("<duration>: expected HH:MM, got `{}`", dtext.trim()),
+            format!(
+                "<duration>: expected HH:MM or D:HH:MM, got `{}`",
+                dtext.trim()
+            ),
         )
     })?;
     let room = non_empty(child_text(ev, "room").map(|s| s.trim().to_string()))
@@ -294,7 +307,8 @@ fn parse_event(
         {
             let name = node_text(p).trim().to_string();
             if name.is_empty() {
-                return Err(err(at(doc, p), "<person> without a name"));
+                warnings.push(nameless(&at(doc, p)));
+                continue;
             }
             let id = match p.attribute("id").map(str::trim).filter(|s| !s.is_empty()) {
                 None => None,
@@ -425,7 +439,7 @@ fn write_schedule(w: &mut W, p: &Programme, tz: Tz) -> IoResult {
             text_el(
                 w,
                 "timeslot_duration",
-                &format_hhmm(i64::from(p.conference.timeslot_minutes.min(5999)) * 60),
+                &duration::format_xml(i64::from(p.conference.timeslot_minutes.min(5999)) * 60),
             )?;
             if let Some(u) = http_url(&p.conference.base_url) {
                 text_el(w, "base_url", u)?;
@@ -475,7 +489,11 @@ fn write_event(w: &mut W, e: &EventSpec, id: i64, slug: &str, tz: Tz) -> IoResul
         .write_inner_content(|w| {
             text_el(w, "date", &local.format("%Y-%m-%dT%H:%M:%S%:z").to_string())?;
             text_el(w, "start", &local.format("%H:%M").to_string())?;
-            text_el(w, "duration", &format_hhmm((e.end - e.start).num_seconds()))?;
+            text_el(
+                w,
+                "duration",
+                &duration::format_xml((e.end - e.start).num_seconds()),
+            )?;
             text_el(w, "room", room_of(e))?;
             text_el(w, "slug", slug)?;
             text_el(w, "title", &e.title)?;

@@ -3,7 +3,7 @@
 //! import costs at most a bounded amount of memory and time and stores nothing the rest
 //! of convene would refuse.
 
-use super::{err, Programme, ScheduleError};
+use super::{duration, err, Programme, ScheduleError};
 use crate::text::{self, Shape};
 
 /// The largest schedule file, bytes (16 MiB; the 31C3 file, 480 events, is 351 KiB).
@@ -51,7 +51,8 @@ pub(crate) fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
 }
 
 /// Checks a parsed programme: at most [`MAX_EVENTS`] events, [`MAX_ROOMS`] rooms,
-/// [`MAX_PERSONS_PER_EVENT`] people per event, and every text within its edge type
+/// [`MAX_PERSONS_PER_EVENT`] people per event, events of at most
+/// [`duration::MAX_SECONDS`], and every text within its edge type
 /// ([`crate::text`]: titles one line of [`text::TITLE`], names one line of
 /// [`text::NAME`], abstracts and descriptions [`text::LONG`], …). The location is the
 /// path of the first offending value, e.g. `events[12].title`.
@@ -92,6 +93,12 @@ pub fn check_programme(p: &Programme) -> Result<(), ScheduleError> {
         opt(&at("room"), &e.room, Shape::Line, text::NAME)?;
         opt(&at("slug"), &e.slug, Shape::Line, text::TITLE)?;
         opt(&at("url"), &e.url, Shape::Line, text::PARAM)?;
+        if (e.end - e.start).num_seconds() > duration::MAX_SECONDS {
+            return Err(err(
+                at("duration"),
+                "an event lasts at most 99 days 23:59 (the longest schedule.xml.xsd can write)",
+            ));
+        }
         if e.persons.len() > MAX_PERSONS_PER_EVENT {
             return Err(err(
                 at("persons"),

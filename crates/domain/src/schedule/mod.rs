@@ -15,6 +15,7 @@
 
 mod c3voc_json;
 mod days;
+pub mod duration;
 mod frab_xml;
 mod ical;
 pub mod limits;
@@ -197,38 +198,12 @@ pub(crate) fn parse_date_prefix(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
 }
 
-/// Parses `H+:MM` or `H+:MM:SS` into seconds (durations may exceed 24 h).
-pub(crate) fn parse_hhmm_seconds(s: &str) -> Option<i64> {
-    let parts: Vec<&str> = s.trim().split(':').collect();
-    if !(2..=3).contains(&parts.len()) {
-        return None;
-    }
-    let mut nums = Vec::with_capacity(3);
-    for (i, p) in parts.iter().enumerate() {
-        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 6 {
-            return None;
-        }
-        let n: i64 = p.parse().ok()?;
-        if i > 0 && (p.len() != 2 || n > 59) {
-            return None;
-        }
-        nums.push(n);
-    }
-    Some(nums[0] * 3600 + nums[1] * 60 + nums.get(2).copied().unwrap_or(0))
-}
-
 /// Parses a wall-clock `HH:MM` or `HH:MM:SS`.
 pub(crate) fn parse_clock(s: &str) -> Option<NaiveTime> {
     let s = s.trim();
     NaiveTime::parse_from_str(s, "%H:%M")
         .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M:%S"))
         .ok()
-}
-
-/// Formats seconds as `HH:MM` (hours may exceed 23; seconds are dropped).
-pub(crate) fn format_hhmm(seconds: i64) -> String {
-    let m = seconds.max(0) / 60;
-    format!("{:02}:{:02}", m / 60, m % 60)
 }
 
 /// The programme's day change derived from a day's end as written: its local time,
@@ -247,7 +222,7 @@ pub(crate) fn day_change_from_end(day: NaiveDate, end: NaiveDateTime) -> NaiveTi
 
 /// Parses a timeslot duration (`00:05`) into minutes, at least 1.
 pub(crate) fn timeslot_minutes(s: Option<&str>) -> u32 {
-    s.and_then(parse_hhmm_seconds)
+    s.and_then(duration::parse)
         .map(|secs| u32::try_from(secs / 60).unwrap_or(5).max(1))
         .unwrap_or(5)
 }
@@ -267,6 +242,11 @@ pub(crate) fn add_event_rooms(rooms: &mut Vec<RoomSpec>, events: &[EventSpec]) {
             }
         }
     }
+}
+
+/// The warning for a person without a name, skipped at `location`.
+pub(crate) fn nameless(location: &str) -> String {
+    format!("{location}: person without a name skipped (the event is imported without them)")
 }
 
 /// `Some(s)` for a non-empty string, `None` for empty / missing.
@@ -374,12 +354,19 @@ pub(crate) fn unique_event_ids(events: &[EventSpec]) -> Vec<i64> {
         .collect()
 }
 
-/// The exported guid of a room: its own as UUID via [`export_uuid`], else derived from
-/// `room:<name>`.
+/// The guid a room gets when nothing gave it one: [`export_uuid`] of `room:<name>`
+/// (UUID v5), as text. Assigned once, when the room is made (or, for a room made before
+/// guids were kept, when it is first renamed) and never derived again.
+pub fn room_guid(name: &str) -> String {
+    export_uuid(&format!("room:{name}")).to_string()
+}
+
+/// The exported guid of a room: its own as UUID via [`export_uuid`], else [`room_guid`]
+/// of its name.
 pub(crate) fn room_export_uuid(r: &RoomSpec) -> uuid::Uuid {
     match &r.guid {
         Some(g) if !g.trim().is_empty() => export_uuid(g),
-        _ => export_uuid(&format!("room:{}", r.name)),
+        _ => export_uuid(&room_guid(&r.name)),
     }
 }
 

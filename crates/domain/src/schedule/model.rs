@@ -13,6 +13,11 @@ pub struct Programme {
     pub rooms: Vec<RoomSpec>,
     /// Events (sessions) in file order.
     pub events: Vec<EventSpec>,
+    /// What the importer left out of a cosmetic fault instead of refusing the file, one
+    /// sentence each beginning with its location (e.g. a person without a name:
+    /// `events[3].persons[0]: person without a name skipped`). Empty for a programme
+    /// read from the database.
+    pub warnings: Vec<String>,
 }
 
 /// The conference header of a schedule.

@@ -1,6 +1,8 @@
 //! Loading a [`Programme`] into a forum (import) and reading one out of it (export).
 //!
-//! Import is one transaction: rooms and speakers named by the file are created or updated,
+//! Import is one transaction: rooms and speakers named by the file are created or updated
+//! (rooms matched by guid first, then by name; speakers without an id by name; names
+//! compared as [`NameKey`]s; a room matched by guid under a new name is renamed),
 //! sessions are matched by `guid` — created, updated, left unchanged, or cancelled when
 //! they are no longer in the file — and the programme rules are checked on the result.
 //! Any problem rolls everything back. Re-importing the same file changes nothing (no row
@@ -21,9 +23,10 @@ use crate::accounts::{self, Caller, Role};
 use crate::change::Change;
 use crate::error::{ConflictKind, Error, Result};
 use crate::forums::{self, Forum, ForumAccess};
+use crate::names::NameKey;
 use crate::rooms::{self, Room};
 use crate::sessions::entity::{session, session_speaker};
-use crate::sessions::{self, Session, SessionKind};
+use crate::sessions::{self, Session, SessionKind, SessionStatus};
 use crate::speakers::{self, Speaker};
 
 /// What an import did.
@@ -292,6 +295,7 @@ pub async fn apply(
     let now = crate::db::now();
     let mut report = ImportReport {
         forum: forum.slug.clone(),
+        warnings: p.warnings.clone(),
         ..Default::default()
     };
     let mut changes = vec![];
@@ -311,14 +315,19 @@ pub async fn apply(
         am.update(txn).await?;
     }
 
-    // Rooms, by name.
-    let mut rooms_by_name: HashMap<String, Room> = rooms::all_of_forum(txn, forum.id)
-        .await?
+    // Rooms, by guid first, then by name (as `NameKey` compares).
+    let current_rooms = rooms::all_of_forum(txn, forum.id).await?;
+    let rooms_before: HashMap<Uuid, Room> =
+        current_rooms.iter().map(|r| (r.id, r.clone())).collect();
+    let mut rooms_by_name: HashMap<NameKey, Room> = current_rooms
         .into_iter()
-        .map(|r| (r.name.clone(), r))
+        .map(|r| (NameKey::of(&r.name), r))
         .collect();
-    let rooms_before = rooms_by_name.clone();
     let base_position = rooms_by_name.len() as i32;
+    let mut file_guids: HashMap<&str, usize> = HashMap::new();
+    for g in p.rooms.iter().filter_map(|r| r.guid.as_deref()) {
+        *file_guids.entry(g).or_default() += 1;
+    }
     for (i, spec) in p.rooms.iter().enumerate() {
         upsert_room(
             txn,
@@ -326,6 +335,7 @@ pub async fn apply(
             spec,
             base_position + i as i32,
             &mut rooms_by_name,
+            &file_guids,
             &mut report,
             now,
         )
@@ -338,18 +348,20 @@ pub async fn apply(
         .all(txn)
         .await?;
     let mut by_key: HashMap<String, Speaker> = HashMap::new();
-    let mut by_name: HashMap<String, Speaker> = HashMap::new();
+    let mut by_name: HashMap<NameKey, Speaker> = HashMap::new();
     for s in existing {
         match &s.external_key {
             Some(k) => {
                 by_key.insert(k.clone(), s);
             }
             None => {
-                by_name.entry(s.name.clone()).or_insert(s);
+                by_name.entry(NameKey::of(&s.name)).or_insert(s);
             }
         }
     }
-    let rooms_changed = rooms_before != rooms_by_name;
+    let rooms_after: HashMap<Uuid, Room> =
+        rooms_by_name.values().map(|r| (r.id, r.clone())).collect();
+    let rooms_changed = rooms_before != rooms_after;
     let speakers_before = by_key.clone();
     let mut new_speakers: Vec<speakers::entity::ActiveModel> = vec![];
     let mut person_ids: HashMap<(Option<String>, String), Uuid> = HashMap::new();
@@ -491,7 +503,7 @@ pub async fn apply(
         let room_id = match &e.room {
             Some(name) => Some(
                 rooms_by_name
-                    .get(name)
+                    .get(&NameKey::of(name))
                     .ok_or_else(|| {
                         invalid(
                             format!("event {}", e.guid),
@@ -564,7 +576,7 @@ pub async fn apply(
     for (_, old) in by_guid {
         let mut d = old.clone();
         d.frab_id = final_ids[&old.guid];
-        if old.status == "scheduled" {
+        if SessionStatus::of(&old) == SessionStatus::Scheduled {
             d.status = "cancelled".into();
             d.version += 1;
             d.updated_at = now;
@@ -592,8 +604,8 @@ pub async fn apply(
     check_programme(&final_live, &mut report)?;
     // Rooms that grew: their sessions without own capacity promote from their wait-lists
     // (after the sessions were updated, so a session cancelled by this file stays so).
-    for (name, r) in &rooms_by_name {
-        if let Some(old) = rooms_before.get(name) {
+    for r in rooms_by_name.values() {
+        if let Some(old) = rooms_before.get(&r.id) {
             if old.capacity != r.capacity {
                 changes.push(Change::RoomCapacityChanged {
                     forum: forum.clone(),
@@ -679,18 +691,49 @@ fn desired_session(
     }
 }
 
+/// Creates or updates the room of `spec`: the room with the spec's guid if exactly one
+/// has it (and no other room of the file shares it), else the room of the same
+/// [`NameKey`]; a room found by guid under another name is renamed. A new room keeps the
+/// file's guid, or gets [`super::room_guid`] of its name.
+#[allow(clippy::too_many_arguments)]
 async fn upsert_room(
     txn: &DatabaseTransaction,
     forum_id: Uuid,
     spec: &RoomSpec,
     position: i32,
-    rooms_by_name: &mut HashMap<String, Room>,
+    rooms_by_name: &mut HashMap<NameKey, Room>,
+    file_guids: &HashMap<&str, usize>,
     report: &mut ImportReport,
     now: chrono::DateTime<Utc>,
 ) -> Result<()> {
-    match rooms_by_name.get(&spec.name) {
+    let key = NameKey::of(&spec.name);
+    // A guid identifies a room only when one room has it (pretalx has been seen writing
+    // one guid for every room of a file).
+    let by_guid = spec
+        .guid
+        .as_deref()
+        .filter(|g| !g.trim().is_empty() && file_guids.get(*g) == Some(&1))
+        .and_then(|g| {
+            let mut same = rooms_by_name
+                .values()
+                .filter(|r| r.guid.as_deref() == Some(g));
+            match (same.next(), same.next()) {
+                (Some(r), None) => Some(r),
+                _ => None,
+            }
+        });
+    match by_guid.or_else(|| rooms_by_name.get(&key)).cloned() {
         Some(r) => {
             let mut n = r.clone();
+            let old_key = NameKey::of(&r.name);
+            if old_key != key {
+                // Matched by guid under a new name: the room was renamed in the source.
+                if rooms_by_name.get(&key).is_some_and(|o| o.id != r.id) {
+                    return Err(rooms::name_taken_by_other(&spec.name));
+                }
+                n.name = spec.name.clone();
+                rooms_by_name.remove(&old_key);
+            }
             if spec.capacity.is_some() {
                 n.capacity = spec.capacity;
             }
@@ -700,14 +743,16 @@ async fn upsert_room(
             if let Some(d) = &spec.description {
                 n.description = d.clone();
             }
-            if n != *r {
+            if n != r {
                 n.version += 1;
                 n.updated_at = now;
                 let mut am = n.clone().into_active_model().reset_all();
                 am.id = sea_orm::ActiveValue::Unchanged(n.id);
-                am.update(txn).await?;
-                rooms_by_name.insert(n.name.clone(), n);
+                am.update(txn)
+                    .await
+                    .map_err(|e| rooms::name_taken(e, &spec.name))?;
             }
+            rooms_by_name.insert(key, n);
         }
         None => {
             let r = Room {
@@ -715,7 +760,12 @@ async fn upsert_room(
                 forum_id,
                 name: spec.name.clone(),
                 capacity: spec.capacity,
-                guid: spec.guid.clone(),
+                guid: Some(
+                    spec.guid
+                        .clone()
+                        .filter(|g| !g.trim().is_empty())
+                        .unwrap_or_else(|| super::room_guid(&spec.name)),
+                ),
                 description: spec.description.clone().unwrap_or_default(),
                 position,
                 version: 1,
@@ -729,7 +779,7 @@ async fn upsert_room(
                 .await
                 .map_err(|e| rooms::name_taken(e, &spec.name))?;
             report.rooms_created += 1;
-            rooms_by_name.insert(saved.name.clone(), saved);
+            rooms_by_name.insert(key, saved);
         }
     }
     Ok(())
@@ -740,13 +790,13 @@ async fn resolve_person(
     forum_id: Uuid,
     person: &PersonSpec,
     by_key: &mut HashMap<String, Speaker>,
-    by_name: &mut HashMap<String, Speaker>,
+    by_name: &mut HashMap<NameKey, Speaker>,
     new_speakers: &mut Vec<speakers::entity::ActiveModel>,
     now: chrono::DateTime<Utc>,
 ) -> Result<Uuid> {
     let found = match &person.external_key {
         Some(k) => by_key.get(k).cloned(),
-        None => by_name.get(&person.name).cloned(),
+        None => by_name.get(&NameKey::of(&person.name)).cloned(),
     };
     if let Some(s) = found {
         if s.name != person.name && person.external_key.is_some() {
@@ -773,7 +823,7 @@ async fn resolve_person(
     };
     match &s.external_key {
         Some(k) => by_key.insert(k.clone(), s.clone()),
-        None => by_name.insert(s.name.clone(), s.clone()),
+        None => by_name.insert(NameKey::of(&s.name), s.clone()),
     };
     new_speakers.push(s.clone().into_active_model().reset_all());
     Ok(s.id)
@@ -850,7 +900,7 @@ pub async fn load(
     let room_names: HashMap<Uuid, String> = rooms.iter().map(|r| (r.id, r.name.clone())).collect();
     let list: Vec<Session> = session::Entity::find()
         .filter(session::Column::ForumId.eq(f.id))
-        .filter(session::Column::Status.eq("scheduled"))
+        .filter(session::Column::Status.eq(SessionStatus::Scheduled.as_str()))
         .order_by_asc(session::Column::StartsAt)
         .order_by_asc(session::Column::Id)
         .all(db)
@@ -938,6 +988,7 @@ pub async fn load(
             })
             .collect(),
         events,
+        warnings: vec![],
     };
     Ok((programme, sequences))
 }

@@ -119,6 +119,16 @@ impl SessionStatus {
             SessionStatus::Cancelled => "cancelled",
         }
     }
+
+    /// The status of a stored session: anything but `scheduled` (only `cancelled` is ever
+    /// written) reads as `Cancelled`.
+    pub fn of(s: &Session) -> Self {
+        if s.status == SessionStatus::Scheduled.as_str() {
+            SessionStatus::Scheduled
+        } else {
+            SessionStatus::Cancelled
+        }
+    }
 }
 
 /// A person's role on a session, as given in requests.
@@ -528,11 +538,7 @@ pub async fn views(
                     name: r.name.clone(),
                 }),
                 capacity: s.capacity.or(room.and_then(|r| r.capacity)),
-                status: if s.status == "cancelled" {
-                    SessionStatus::Cancelled
-                } else {
-                    SessionStatus::Scheduled
-                },
+                status: SessionStatus::of(&s),
                 slug: s.slug.clone(),
                 url: s.url.clone(),
                 speakers: by_session.remove(&s.id).unwrap_or_default(),
@@ -783,13 +789,13 @@ pub async fn check_rules(
     if !errs.is_empty() {
         return Err(Error::Validation(errs));
     }
-    if s.status != "scheduled" {
+    if SessionStatus::of(s) != SessionStatus::Scheduled {
         return Ok(());
     }
     let live_overlapping = || {
         session::Entity::find()
             .filter(session::Column::ForumId.eq(s.forum_id))
-            .filter(session::Column::Status.eq("scheduled"))
+            .filter(session::Column::Status.eq(SessionStatus::Scheduled.as_str()))
             .filter(session::Column::Id.ne(s.id))
             .filter(session::Column::StartsAt.lt(s.ends_at))
             .filter(session::Column::EndsAt.gt(s.starts_at))

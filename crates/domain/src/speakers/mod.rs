@@ -90,21 +90,12 @@ pub struct SpeakerInput {
     pub email: Option<Option<String>>,
 }
 
-/// Trims and lower-cases an e-mail address; 422 on `email` unless it looks like one
-/// (`local@domain`, no spaces, at most 254 characters).
+/// An optional e-mail address: empty is none; otherwise as
+/// [`crate::accounts::normalise_email`] accepts it (422 on `email`).
 fn normalize_email(e: Option<String>) -> Result<Option<String>> {
-    let Some(e) = e else { return Ok(None) };
-    let e = e.trim().to_lowercase();
-    if e.is_empty() {
-        return Ok(None);
-    }
-    let ok = e.len() <= 254
-        && !e.chars().any(char::is_whitespace)
-        && matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.contains('@') && !d.starts_with('.') && !d.ends_with('.'));
-    if ok {
-        Ok(Some(e))
-    } else {
-        Err(Error::field("email", "is not an e-mail address"))
+    match e.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(e) => crate::accounts::normalise_email("email", e).map(Some),
     }
 }
 

@@ -169,3 +169,78 @@ error-server-title = حدث خطأ ما
 error-server = تعذّر على الخادم الرد. يُرجى المحاولة مرة أخرى بعد قليل.
 error-csrf-title = انتهت صلاحية النموذج
 error-csrf = حفاظًا على أمانك، لا يمكن إرسال هذا النموذج إلا من صفحته. ارجع، وأعد تحميل الصفحة، ثم أرسله مرة أخرى.
+
+register-title = التسجيل
+register-approval-note = يراجع المنظمون كل تسجيل قبل تأكيده.
+register-closed = التسجيل في هذا المنتدى مغلق.
+register-required-note = الحقول المعلَّمة بـ * مطلوبة.
+register-about-you = بياناتك
+register-email-hint = يُرسَل إليه رابطك الشخصي لإدارة تسجيلك.
+register-position = المنصب أو الصفة
+register-category = أشارك بصفتي
+register-choose = اختر…
+register-language = لغة رسائلنا الإلكترونية
+register-accessibility = احتياجات إمكانية الوصول
+register-accessibility-hint = كل ما يساعدك على المشاركة: مدخل بلا درج، لغة الإشارة، ترجمة نصية، نظام غذائي…
+register-questions = أسئلة المنظمين
+register-any = (يمكنك اختيار أكثر من خيار)
+register-consent = أظهِر اسمي ومؤسستي في القوائم العامة للمشاركين
+register-button = سجّلني
+register-already = عنوان البريد الإلكتروني هذا مسجَّل بالفعل في هذا المنتدى. أرسلنا إليه الرابط الشخصي لإدارة ذلك التسجيل.
+register-in-flight = ما زال تسجيلك قيد المعالجة. انتظر قليلًا ثم أعد تحميل الصفحة.
+category-mayor = رئيس بلدية
+category-municipal_official = موظف بلدي
+category-civil_society = المجتمع المدني
+category-ngo = منظمة غير حكومية
+category-un_international = الأمم المتحدة أو منظمة دولية
+category-government = الحكومة
+category-academia = الأوساط الأكاديمية
+category-media = وسائل الإعلام
+category-other = أخرى
+registered-notice-confirmed = تم تسجيلك وتأكيد مقعدك. أرسلنا إليك بالبريد الإلكتروني رابطًا شخصيًا إلى هذه الصفحة.
+registered-notice-waitlisted = أنت على قائمة الانتظار. سنراسلك فور توفر مقعد. أرسلنا إليك بالبريد الإلكتروني رابطًا شخصيًا إلى هذه الصفحة.
+registered-notice-pending = شكرًا لك. سيراجع المنظمون تسجيلك ويبلغونك بقرارهم بالبريد الإلكتروني. أرسلنا إليك بالبريد الإلكتروني رابطًا شخصيًا إلى هذه الصفحة.
+error-too-large = النموذج المُرسَل كبير جدًا.
+field-required = هذا الحقل مطلوب.
+field-email = أدخل عنوان بريد إلكتروني مثل name@example.org.
+field-yes-no = اختر نعم أو لا.
+field-one-line = اكتبه في سطر واحد.
+field-country = أدخل رمز البلد من حرفين مثل TR أو FR أو CO.
+field-choice = اختر أحد الخيارات.
+field-choices = اختر من بين الخيارات.
+field-too-long = { $count } حرفًا على الأكثر.
+
+seats-unlimited = المقاعد: بلا حد
+seats-left = { $count ->
+    [0] لا مقاعد متبقية: تُضاف التسجيلات الجديدة إلى قائمة الانتظار.
+    [one] مقعد واحد متبقٍّ.
+    [two] مقعدان متبقيان.
+    [few] { $count } مقاعد متبقية.
+   *[other] { $count } مقعدًا متبقيًا.
+}
+manage-saved = حُفظت بياناتك.
+manage-joined = تم تسجيلك في الجلسة.
+manage-left = أُلغي تسجيلك في الجلسة.
+manage-link-sent = أرسلنا إليك بالبريد الإلكتروني رابطًا جديدًا إلى هذه الصفحة.
+manage-cancelled = أُلغي تسجيلك.
+manage-checkin-explain = أظهر هذا الرمز عند المدخل: يمسحه الفريق لتسجيل حضورك.
+manage-qr-label = رمز QR لرمز تسجيل حضورك { $code }
+manage-sessions = الجلسات
+manage-sessions-explain = سجّل في الجلسات التي ستحضرها؛ فهي تشكّل جدولك الشخصي.
+manage-agenda = نزّل جدولي (‎.ics)
+manage-signed-up = أنت مسجَّل
+manage-signup-waiting = على قائمة الانتظار، المركز { $position }
+manage-leave = ألغِ تسجيلي في الجلسة
+manage-join = سجّلني
+manage-join-waitlist = انضم إلى قائمة الانتظار
+manage-details = بياناتك
+manage-save = احفظ بياناتي
+manage-link = رابطك الشخصي
+manage-link-explain = هل فقدت الرسالة أو تفتح هذه الصفحة على جهاز آخر؟ يمكننا أن نرسل إليك رابطًا جديدًا.
+manage-link-button = أرسل إليّ رابطًا جديدًا
+manage-cancel = إلغاء تسجيلي
+manage-cancel-link = إلغاء تسجيلي…
+cancel-question = هل تريد حقًا إلغاء تسجيل { $name }؟ سيذهب مقعدك وتسجيلاتك في الجلسات إلى المنتظرين في قوائم الانتظار.
+cancel-button = نعم، ألغِ تسجيلي
+cancel-back = لا، عُد إلى تسجيلي
+signup-clash = لا يمكنك التسجيل في «{ $title }»: فهي تتداخل مع «{ $other }» ({ $when }) المسجَّل فيها بالفعل. ألغِ ذلك التسجيل أولًا إن كنت تفضّل هذه الجلسة.
