@@ -277,6 +277,7 @@ async fn main() -> Result<()> {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let started = std::time::Instant::now();
+            let (forum_arg, tz_arg) = (forum.clone(), time_zone.clone());
             let (f, report) = effects::schedule::import_as_admin(
                 &db,
                 &bytes,
@@ -287,7 +288,15 @@ async fn main() -> Result<()> {
                 },
             )
             .await
-            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            .map_err(|e| {
+                let hints: [Hint; 4] = [
+                    ("account", "--owner", owner.as_deref()),
+                    ("email", "--owner", owner.as_deref()),
+                    ("slug", "--forum", forum_arg.as_deref()),
+                    ("time_zone", "--time-zone", tz_arg.as_deref()),
+                ];
+                cli_error(e, &hints).context(format!("importing {}", file.display()))
+            })?;
             if publish {
                 publish_forum(&db, f.id).await?;
             }
@@ -318,7 +327,16 @@ async fn main() -> Result<()> {
                 let (acc, token) =
                     convene_domain::accounts::create_organizer(&db, &email, &name, &label)
                         .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                        .map_err(|e| {
+                            cli_error(
+                                e,
+                                &[
+                                    ("email", "--email", Some(&email)),
+                                    ("name", "--name", Some(&name)),
+                                    ("label", "--label", Some(&label)),
+                                ],
+                            )
+                        })?;
                 eprintln!(
                     "organizer {} ({}); the token below is shown only once:",
                     acc.email, acc.id
@@ -329,7 +347,15 @@ async fn main() -> Result<()> {
             AdminCommand::RevokeTokens { email } => {
                 let n = convene_domain::accounts::revoke_tokens(&db, &email)
                     .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    .map_err(|e| {
+                        cli_error(
+                            e,
+                            &[
+                                ("email", "--email", Some(&email)),
+                                ("account", "--email", Some(&email)),
+                            ],
+                        )
+                    })?;
                 println!("{n} token(s) revoked");
                 Ok(())
             }
@@ -350,6 +376,45 @@ async fn main() -> Result<()> {
                 Ok(())
             }
         },
+    }
+}
+
+/// How a domain error's field (or, for "not found", its object) maps to a command-line
+/// argument and the value given: `("email", "--email", Some(value))`.
+type Hint<'a> = (&'a str, &'a str, Option<&'a str>);
+
+/// A domain error as the CLI prints it: each field error names the argument and the value
+/// at fault (`--email "not an email": must be an e-mail address`), a missing object names
+/// the argument that named it; anything else as the domain words it.
+fn cli_error(e: convene_domain::Error, hints: &[Hint]) -> anyhow::Error {
+    let arg = |key: &str| {
+        hints
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, flag, value)| match value {
+                Some(v) => format!("{flag} {v:?}"),
+                None => (*flag).to_owned(),
+            })
+    };
+    match &e {
+        convene_domain::Error::Validation(errs) => anyhow::anyhow!(
+            "{}",
+            errs.iter()
+                .map(|f| match arg(&f.field) {
+                    Some(a) => format!("{a}: {}", f.message),
+                    None => format!("{}: {}", f.field, f.message),
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        convene_domain::Error::NotFound(what) => match arg(what) {
+            Some(a) if *what == "account" => anyhow::anyhow!(
+                "{a}: no organizer account has this e-mail address (create one with `convene admin create-organizer --email …`)"
+            ),
+            Some(a) => anyhow::anyhow!("{a}: no such {what}"),
+            None => anyhow::anyhow!("{e}"),
+        },
+        _ => anyhow::anyhow!("{e}"),
     }
 }
 
@@ -517,16 +582,42 @@ async fn demo_owner_token(db: &DatabaseConnection, slug: &str, email: &str) -> R
     Ok(token)
 }
 
-/// Loads the demo forum; returns its slug.
+/// How far ahead the demo forum starts: at least this many days after today (and less
+/// than a week more), so that it always takes registrations and sign-ups.
+const DEMO_LEAD_DAYS: i64 = 21;
+
+/// Loads the demo forum, moved by whole weeks to start [`DEMO_LEAD_DAYS`] or a few more
+/// days after today (same weekdays, same local times:
+/// `convene_domain::schedule::moved_ahead`); returns its slug. A demo forum
+/// loaded on an earlier day gets the new days first, then the moved programme.
 async fn load_demo(db: &DatabaseConnection) -> Result<String> {
-    let (f, report) = effects::schedule::import_as_admin(
-        db,
-        DEMO_PROGRAMME,
-        None,
-        store::NewForumOptions::default(),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("loading the demo forum: {e}"))?;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+    let today = convene_domain::db::now().date_naive();
+    let programme = convene_domain::schedule::moved_ahead(DEMO_PROGRAMME, today, DEMO_LEAD_DAYS)
+        .map_err(|e| anyhow::anyhow!("moving the demo forum ahead: {e}"))?;
+    let parsed = convene_domain::schedule::parse_c3voc_json(&programme)
+        .map_err(|e| anyhow::anyhow!("reading the demo forum: {e}"))?;
+    let slug = store::slug_from_acronym(&parsed.conference.acronym);
+    if let Some(f) = convene_domain::forums::entity::Entity::find()
+        .filter(convene_domain::forums::entity::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+    {
+        let (first, last) = (parsed.conference.start, parsed.conference.end);
+        if (f.first_day, f.last_day) != (first, last) {
+            let version = f.version;
+            let mut am = f.into_active_model();
+            am.first_day = Set(first);
+            am.last_day = Set(last);
+            am.version = Set(version + 1);
+            am.updated_at = Set(convene_domain::db::now());
+            am.update(db).await?;
+        }
+    }
+    let (f, report) =
+        effects::schedule::import_as_admin(db, &programme, None, store::NewForumOptions::default())
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the demo forum: {e}"))?;
     publish_forum(db, f.id).await?;
     convene_domain::declarations::ensure_demo(
         db,

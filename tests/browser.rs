@@ -106,6 +106,20 @@ async fn dropping_the_browser_stops_every_process_it_started() {
 const FORUM: &str = "gaziantep2019";
 const DECL: &str = "gaziantep-declaration";
 
+/// The demo forum's first day: `serve --demo` moves the 2019 programme ahead of today.
+async fn demo_first_day(server: &Server) -> chrono::NaiveDate {
+    let f: serde_json::Value = server
+        .client
+        .get(server.url(&format!("/api/v1/forums/{FORUM}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    f["first_day"].as_str().unwrap().parse().unwrap()
+}
+
 /// `convene serve --demo` (with the e-mail worker when `worker`, polling every 100 ms,
 /// writing `.eml` files) on a free loopback port that is also its `http.public_base_url`,
 /// so e-mailed links and the pages' `Origin` check name the address the browser uses.
@@ -381,8 +395,8 @@ async fn every_public_page_passes_axe_in_english_and_arabic() {
     let f = format!("/forums/{FORUM}");
     let d = format!("{f}/declarations/{DECL}");
     // One session and one speaker, found as a reader finds them: by following links.
-    b.goto(&server.url(&format!("{f}/programme/2019-11-26")))
-        .await;
+    let first = demo_first_day(&server).await;
+    b.goto(&server.url(&format!("{f}/programme/{first}"))).await;
     let session = b
         .find("main a[href*='/sessions/']")
         .await
@@ -403,7 +417,7 @@ async fn every_public_page_passes_axe_in_english_and_arabic() {
         ("index", "/".into()),
         ("forum", f.clone()),
         ("programme", format!("{f}/programme")),
-        ("programme-day", format!("{f}/programme/2019-11-26")),
+        ("programme-day", format!("{f}/programme/{first}")),
         ("session", strip(&session)),
         ("speakers", format!("{f}/speakers")),
         ("speaker", strip(&speaker)),
@@ -456,27 +470,35 @@ async fn arabic_is_right_to_left_and_turkish_dates_are_turkish() {
         "mirrored header: ar {ar_at:.2}, en {en_at:.2}"
     );
 
-    // 26 November 2019 was a Tuesday: "Kasım" and "Salı" in Turkish.
-    let day = format!("{home}/programme/2019-11-26");
+    // The demo forum starts on a Tuesday (as on 26 November 2019), a few weeks ahead:
+    // its month and weekday in Turkish ("Salı") and in English.
+    let first = demo_first_day(&server).await;
+    let (month_tr, month_en) = (
+        first
+            .format_localized("%B", chrono::Locale::tr_TR)
+            .to_string(),
+        first.format("%B").to_string(),
+    );
+    let day = format!("{home}/programme/{first}");
     b.goto(&server.url(&with_lang(&home, "tr"))).await;
     assert_language(&b, "tr").await;
     let text = b.page_text().await;
-    assert!(text.contains("Kasım"), "Turkish forum dates: {text}");
+    assert!(text.contains(&month_tr), "Turkish forum dates: {text}");
     assert!(
-        !text.contains("November"),
+        !text.contains(&month_en),
         "English month on a Turkish page: {text}"
     );
     b.goto(&server.url(&with_lang(&day, "tr"))).await;
     let heading = b.text("main h2").await;
     assert!(
-        heading.contains("Kasım") && heading.contains("Salı"),
+        heading.contains(&month_tr) && heading.contains("Salı"),
         "Turkish day heading: {heading:?}"
     );
     b.screenshots("programme-day-tr").await;
     b.goto(&server.url(&with_lang(&day, "en"))).await;
     let heading = b.text("main h2").await;
     assert!(
-        heading.contains("November") && heading.contains("Tuesday"),
+        heading.contains(&month_en) && heading.contains("Tuesday"),
         "English day heading: {heading:?}"
     );
 }

@@ -181,7 +181,7 @@ async fn speakers_get_change_and_cancel_notices_over_smtp() {
         .json()
         .await
         .unwrap();
-    assert!(v
+    assert!(v["items"]
         .as_array()
         .unwrap()
         .iter()

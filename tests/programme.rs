@@ -1765,7 +1765,7 @@ async fn malformed_input_is_refused_and_writes_nothing() {
             200
         )
         .body,
-        json!([])
+        json!({"items": [], "next_cursor": null})
     );
     // And the good inputs work, proving the refusals were about the input.
     create_session(&s, &tok, slug, good_session).await;
@@ -1825,7 +1825,7 @@ async fn room_names_are_unique_per_forum_and_used_rooms_stay() {
     .await;
     r.assert_problem(409, "/problems/already-exists");
     let names: BTreeSet<String> = expect(get(&s, "/forums/rooms-a/rooms", Some(&tok)).await, 200)
-        .body
+        .body["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -1893,7 +1893,7 @@ async fn room_names_are_unique_per_forum_and_used_rooms_stay() {
     );
     assert_eq!(
         expect(get(&s, "/forums/rooms-a/rooms", Some(&tok)).await, 200).body,
-        json!([])
+        json!({"items": [], "next_cursor": null})
     );
     // The freed name can be used again.
     create_room(&s, &tok, "rooms-a", "Great Hall").await;

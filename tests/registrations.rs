@@ -304,8 +304,8 @@ async fn rush_200_signups_session_capacity_20() {
             v.push((
                 id.clone(),
                 tok.clone(),
-                list[0]["status"].as_str().unwrap().to_owned(),
-                list[0]["waitlist_position"].as_i64(),
+                list["items"][0]["status"].as_str().unwrap().to_owned(),
+                list["items"][0]["waitlist_position"].as_i64(),
             ));
         }
         v
@@ -330,7 +330,7 @@ async fn rush_200_signups_session_capacity_20() {
         .await
         .unwrap();
     let list: Value = res.json().await.unwrap();
-    assert_eq!(list[0]["status"], "confirmed");
+    assert_eq!(list["items"][0]["status"], "confirmed");
     assert_eq!(f.outbox("signup.promoted").await, 1);
 
     // The session is cancelled: everyone is released and told.
@@ -1193,7 +1193,7 @@ async fn seats(f: &Forum, regs: &[(String, String)], sid: &str) -> Vec<(String, 
             .await
             .unwrap();
         let list: Value = res.json().await.unwrap();
-        let su = list
+        let su = list["items"]
             .as_array()
             .unwrap()
             .iter()

@@ -356,29 +356,8 @@ async fn moving_and_cancelling_sessions_retimes_reminders() {
     );
     assert_eq!(f.reminders("cancelled").await.len(), 4);
 
-    // A move that puts the reminder moment in the past (start in 30 min, lead 1 h): none.
-    let soon = (Utc::now() + chrono::Duration::minutes(30)).trunc_subsecs(0);
-    f.patch_session(
-        &s2,
-        json!({"starts_at": soon.to_rfc3339(), "ends_at": (soon + chrono::Duration::hours(1)).to_rfc3339()}),
-    )
-    .await;
-    // s2 is now the forum's first session too: its forum reminder moment is past as well.
-    assert_eq!(
-        f.due().await,
-        vec![row("reminder.session", 1, "2030-11-26T05:00:00Z")]
-    );
-    // Into the past.
-    f.patch_session(
-        &s2,
-        json!({"starts_at": "2020-11-26T14:00:00+03:00", "ends_at": "2020-11-26T15:00:00+03:00"}),
-    )
-    .await;
-    assert_eq!(
-        f.due().await,
-        vec![row("reminder.session", 1, "2030-11-26T05:00:00Z")]
-    );
-    // Cancelling the past session makes s1 the first again: the forum reminder returns.
+    // (Moves whose reminder moment has passed: `moves_into_the_past_leave_no_reminder`,
+    // on a forum running now — a session lies within its forum's days.)
     let (st, v) = f
         .org(Method::POST, &format!("/sessions/{s2}/cancel"), None)
         .await;
@@ -418,6 +397,64 @@ async fn moving_and_cancelling_sessions_retimes_reminders() {
     assert_eq!(
         f.due().await,
         vec![row("reminder.forum", 1, "2030-11-24T21:00:00Z")]
+    );
+}
+
+/// On a forum running now (UTC, from yesterday for a month): a session moved to start in
+/// 30 minutes (lead 1 h) or into the past leaves no pending reminder, and takes the
+/// forum reminder with it while it is the first session; cancelling it brings the forum
+/// reminder of the next first session back.
+#[tokio::test]
+async fn moves_into_the_past_leave_no_reminder() {
+    let today = Utc::now().date_naive();
+    let f = Forum::new(
+        common::Server::start().await,
+        json!({"time_zone": "UTC", "first_day": (today - chrono::Duration::days(1)).to_string(),
+            "last_day": (today + chrono::Duration::days(30)).to_string()}),
+    )
+    .await;
+    let day = today + chrono::Duration::days(20);
+    let at = |h: u32| format!("{day}T{h:02}:00:00Z");
+    let s1 = f.session("Opening", &at(9), &at(10), None).await;
+    let s2 = f.session("Workshop", &at(14), &at(15), None).await;
+    let (r1, _) = f.register(1).await;
+    f.join(&r1, &s1).await;
+    f.join(&r1, &s2).await;
+    let forum_due = format!("{}T09:00:00Z", day - chrono::Duration::days(1));
+    assert_eq!(
+        f.due().await,
+        vec![
+            row("reminder.forum", 1, &forum_due),
+            row("reminder.session", 1, &at(8)),
+            row("reminder.session", 1, &at(13)),
+        ]
+    );
+    // A move that puts the reminder moment in the past (start in 30 min, lead 1 h): none.
+    let soon = (Utc::now() + chrono::Duration::minutes(30)).trunc_subsecs(0);
+    f.patch_session(
+        &s2,
+        json!({"starts_at": soon.to_rfc3339(), "ends_at": (soon + chrono::Duration::hours(1)).to_rfc3339()}),
+    )
+    .await;
+    // s2 is now the forum's first session too: its forum reminder moment is past as well.
+    assert_eq!(f.due().await, vec![row("reminder.session", 1, &at(8))]);
+    // Into the past (yesterday, still within the forum's days).
+    let past = format!("{}T14:00:00Z", today - chrono::Duration::days(1));
+    let past_end = format!("{}T15:00:00Z", today - chrono::Duration::days(1));
+    f.patch_session(&s2, json!({"starts_at": past, "ends_at": past_end}))
+        .await;
+    assert_eq!(f.due().await, vec![row("reminder.session", 1, &at(8))]);
+    // Cancelling the past session makes s1 the first again: the forum reminder returns.
+    let (st, v) = f
+        .org(Method::POST, &format!("/sessions/{s2}/cancel"), None)
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        f.due().await,
+        vec![
+            row("reminder.forum", 1, &forum_due),
+            row("reminder.session", 1, &at(8)),
+        ]
     );
 }
 

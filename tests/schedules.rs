@@ -1231,8 +1231,13 @@ async fn demo_forum_is_published_and_exports_valid_schedules() {
     let f: Value = res.json().await.unwrap();
     assert_eq!(f["status"], "published");
     assert_eq!(f["time_zone"], "Europe/Istanbul");
-    assert_eq!(f["first_day"], "2019-11-26");
-    assert_eq!(f["last_day"], "2019-11-27");
+    // Moved ahead of today by whole weeks (README "Quick start"): still a Tuesday and a
+    // Wednesday, two days.
+    let first: chrono::NaiveDate = f["first_day"].as_str().unwrap().parse().unwrap();
+    let last: chrono::NaiveDate = f["last_day"].as_str().unwrap().parse().unwrap();
+    assert!(first > chrono::Utc::now().date_naive(), "{first}");
+    assert_eq!(first.format("%a").to_string(), "Tue");
+    assert_eq!(last - first, chrono::Duration::days(1));
 
     let res = s
         .client

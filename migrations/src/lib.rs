@@ -15,6 +15,7 @@ mod m20261129_000005_notifier;
 mod m20261129_000006_reminders;
 mod m20261129_000007_reregistration;
 mod m20261130_000008_outbox_indexes;
+mod m20261201_000009_forum_rules;
 mod m20261201_000010_teams_tokens;
 
 /// The ordered list of convene's migrations.
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_reminders::Migration),
             Box::new(m20261129_000007_reregistration::Migration),
             Box::new(m20261130_000008_outbox_indexes::Migration),
+            Box::new(m20261201_000009_forum_rules::Migration),
             Box::new(m20261201_000010_teams_tokens::Migration),
         ]
     }

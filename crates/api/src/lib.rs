@@ -89,7 +89,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 #[openapi(
     info(
         title = "convene",
-        description = "The backend that runs municipal forums: programme, registrations, declarations.\n\nErrors are RFC 9457 `application/problem+json`. Instants are RFC 3339; local times are given with the forum's IANA time zone. Writes need `Authorization: Bearer <API token>`.",
+        description = "The backend that runs municipal forums: programme, registrations, declarations.\n\nErrors are RFC 9457 `application/problem+json`; `registration-closed` (409) carries `closed_at` or `opens_at`. Instants are RFC 3339; local times are given with the forum's IANA time zone. A session's `starts_at`/`ends_at` may be sent without an offset: local time in the forum's zone (a time that does not exist there, or happens twice, is 422). Registration closes at `registration_closes_at`, else when the forum ends (the end of its last programme day); a session takes sign-ups until it starts. Every PATCH body is a JSON Merge Patch (RFC 7396): absent members stay, `null` removes, objects (e.g. registration `answers`) merge. Writes need `Authorization: Bearer <API token>`.",
         license(name = "AGPL-3.0-or-later")
     ),
     servers((url = "/api/v1", description = "this server")),

@@ -545,9 +545,36 @@ async fn readyz(State(st): State<AppState>) -> Response {
             "stopped"
         }
     };
-    let checks = json!({"database": database, "migrations": migrations, "worker": worker});
+    // A broken ledger refuses new signatures (503 on those requests) but the rest of the
+    // service runs: it is reported here, without making the whole process unready.
+    let broken = if database == "ok" {
+        match tokio::time::timeout(
+            READINESS_TIMEOUT,
+            convene_domain::declarations::ledger::broken_heads(&st.db),
+        )
+        .await
+        {
+            Ok(Ok(list)) => Some(list),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let ledgers = match &broken {
+        None => "unknown".to_owned(),
+        Some(l) if l.is_empty() => "ok".to_owned(),
+        Some(l) => format!(
+            "{} broken: signatures refused until an operator repairs them",
+            l.len()
+        ),
+    };
+    let checks = json!({"database": database, "migrations": migrations, "worker": worker, "ledgers": ledgers});
     if reasons.is_empty() {
-        no_store(StatusCode::OK, json!({"status": "ready", "checks": checks}))
+        let mut body = json!({"status": "ready", "checks": checks});
+        if let Some(l) = broken.filter(|l| !l.is_empty()) {
+            body["ledgers_broken"] = json!(l);
+        }
+        no_store(StatusCode::OK, body)
     } else {
         no_store(
             StatusCode::SERVICE_UNAVAILABLE,

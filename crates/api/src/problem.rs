@@ -40,6 +40,12 @@ pub struct Problem {
     /// The session a 409 collided with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflicting_session: Option<ConflictingSession>,
+    /// When registration or a sign-up closed, RFC 3339 UTC (409 `registration-closed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When registration opens, RFC 3339 UTC (409 `registration-closed` before the window).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The current ETag, on 412.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_etag: Option<String>,
@@ -69,6 +75,8 @@ impl ApiError {
                 errors_truncated: None,
                 max_body_bytes: None,
                 conflicting_session: None,
+                closed_at: None,
+                opens_at: None,
                 current_etag: None,
                 request_id: None,
             },
@@ -147,6 +155,28 @@ impl From<Error> for ApiError {
                 p.problem.conflicting_session = session;
                 p
             }
+            Error::RegistrationClosed {
+                message,
+                closed_at,
+                opens_at,
+            } => {
+                let mut p = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "registration-closed",
+                    conflict_title("registration-closed"),
+                    message,
+                );
+                p.problem.closed_at = closed_at;
+                p.problem.opens_at = opens_at;
+                p
+            }
+            // Logged as an error where it is found (`declarations::ledger::append`).
+            Error::LedgerBroken(message) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ledger-broken",
+                "Ledger needs an operator",
+                message,
+            ),
             Error::PreconditionFailed { current_etag } => {
                 let mut p = ApiError::new(
                     StatusCode::PRECONDITION_FAILED,
@@ -162,6 +192,12 @@ impl From<Error> for ApiError {
                 "unauthenticated",
                 "Authentication required",
                 "send a valid API token as `Authorization: Bearer cvn_org_…`",
+            ),
+            Error::TokenRefused(detail) => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+                detail,
             ),
             Error::Forbidden(why) => {
                 ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why)
@@ -217,6 +253,7 @@ fn conflict_title(kind: &str) -> &'static str {
         "already-registered" => "Already registered",
         "idempotency-key-in-flight" => "Request with this Idempotency-Key in progress",
         "registration-not-confirmed" => "Registration not confirmed",
+        "seat-not-confirmed" => "No seat in this session",
         "session-clash" => "Overlapping session",
         "capacity-reached" => "No seat free",
         _ => "Conflict",

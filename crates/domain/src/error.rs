@@ -69,6 +69,9 @@ pub enum ConflictKind {
     IdempotencyInFlight,
     /// The registration is not confirmed (pending, wait-listed, rejected or cancelled).
     RegistrationNotConfirmed,
+    /// The registration is confirmed but holds no seat in the session (wait-listed for it,
+    /// left it or never signed up); the problem names the session.
+    SeatNotConfirmed,
     /// The participant already holds (or waits for) a seat in an overlapping session.
     SessionClash,
     /// No seat is free.
@@ -93,6 +96,7 @@ impl ConflictKind {
             ConflictKind::AlreadyRegistered => "already-registered",
             ConflictKind::IdempotencyInFlight => "idempotency-key-in-flight",
             ConflictKind::RegistrationNotConfirmed => "registration-not-confirmed",
+            ConflictKind::SeatNotConfirmed => "seat-not-confirmed",
             ConflictKind::SessionClash => "session-clash",
             ConflictKind::CapacityReached => "capacity-reached",
         }
@@ -120,6 +124,22 @@ pub enum Error {
         /// Field errors that go with it.
         errors: Vec<FieldError>,
     },
+    /// Registration or a sign-up is not possible now (HTTP 409 `registration-closed`): the
+    /// forum is not published, its registration window has not opened or has closed (by
+    /// default at the forum's end), or the session has started. The instants say when.
+    #[error("{message}")]
+    RegistrationClosed {
+        /// What is closed and since when, in words.
+        message: String,
+        /// The instant registration (or the sign-up) closed, UTC, when it has closed.
+        closed_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// The instant registration opens, UTC, when it has not opened yet.
+        opens_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// The declaration's ledger does not verify at its head (HTTP 503): appends are
+    /// refused until an operator repairs it (see LEDGER.md, `convene verify-ledger`).
+    #[error("{0}")]
+    LedgerBroken(String),
     /// `If-Match` did not match the current ETag (HTTP 412).
     #[error("the object has changed; current ETag is {current_etag}")]
     PreconditionFailed {
@@ -129,6 +149,10 @@ pub enum Error {
     /// No or a wrong credential (HTTP 401).
     #[error("authentication required")]
     Unauthenticated,
+    /// A credential of the right kind that is unknown or revoked (HTTP 401), with what to
+    /// do: the message names the kind of token the endpoint takes and how to get a new one.
+    #[error("{0}")]
+    TokenRefused(String),
     /// Authenticated, may see the object, but may not do this to it (HTTP 403).
     #[error("{0}")]
     Forbidden(&'static str),

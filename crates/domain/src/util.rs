@@ -65,6 +65,18 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A list short enough to come whole (a forum's rooms, speakers, declarations, a
+    /// declaration's versions, a registration's sign-ups): every item in one page, no
+    /// `next_cursor`. Same shape as the paginated lists, so that clients read all alike.
+    pub fn whole(items: Vec<T>) -> Self {
+        Page {
+            items,
+            next_cursor: None,
+        }
+    }
+}
+
 /// Default and maximum page sizes.
 pub const DEFAULT_LIMIT: u64 = 50;
 /// The largest `limit` accepted.
@@ -133,6 +145,120 @@ pub fn single_line(field: &str, value: &str) -> Option<FieldError> {
             "must be one line: no line breaks, tabs or other control characters",
         )
     })
+}
+
+/// A date-time as a client sends it: RFC 3339 with an offset (`2027-03-27T16:00:00+01:00`,
+/// `…Z`), or a local date-time without one (`2027-03-27T16:00` or `…T16:00:00`), which is
+/// read in the forum's time zone, as pretalx does ([`When::resolve`]). Anything else is
+/// refused with a message that shows both forms, never a parser's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// An instant with its offset.
+    At(DateTime<chrono::FixedOffset>),
+    /// A wall-clock time in the forum's zone.
+    Local(chrono::NaiveDateTime),
+}
+
+/// How a [`When`] that is neither form is refused.
+pub const WHEN_EXPECTED: &str = "must be a date-time: RFC 3339 with an offset \
+(2027-03-27T16:00:00+01:00) or a local time without one (2027-03-27T16:00), \
+read in the forum's time zone";
+
+impl When {
+    /// Parses either form ([`WHEN_EXPECTED`]).
+    pub fn parse(s: &str) -> Option<When> {
+        let s = s.trim();
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Some(When::At(t));
+        }
+        [
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%d %H:%M",
+        ]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+        .map(When::Local)
+    }
+
+    /// The instant in UTC, reading a local time in `tz`. Errors (for `field`): a local
+    /// time that does not exist in `tz` (skipped when the clocks go forward) or that exists
+    /// twice (when they go back) — the latter asks for the offset meant, naming both.
+    pub fn resolve(self, field: &str, tz: Tz) -> std::result::Result<DateTime<Utc>, FieldError> {
+        match self {
+            When::At(t) => Ok(t.with_timezone(&Utc)),
+            When::Local(n) => match tz.from_local_datetime(&n) {
+                chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+                chrono::LocalResult::None => Err(FieldError::new(
+                    field,
+                    format!(
+                        "{} does not exist in {} (the clocks skip it); choose another time or send an offset",
+                        n.format("%Y-%m-%dT%H:%M:%S"),
+                        tz.name()
+                    ),
+                )),
+                chrono::LocalResult::Ambiguous(a, b) => Err(FieldError::new(
+                    field,
+                    format!(
+                        "{} happens twice in {} (the clocks go back); send it with the offset you mean: {} or {}",
+                        n.format("%Y-%m-%dT%H:%M:%S"),
+                        tz.name(),
+                        a.fixed_offset().to_rfc3339(),
+                        b.fixed_offset().to_rfc3339()
+                    ),
+                )),
+            },
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for When {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(de)?;
+        When::parse(&s).ok_or_else(|| serde::de::Error::custom(WHEN_EXPECTED))
+    }
+}
+
+impl Serialize for When {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            When::At(t) => ser.serialize_str(&t.to_rfc3339()),
+            When::Local(n) => ser.serialize_str(&n.format("%Y-%m-%dT%H:%M:%S").to_string()),
+        }
+    }
+}
+
+/// Serializes a local date-time as RFC 3339 with its offset always written out
+/// (`2027-01-20T10:00:00+00:00`): `Z` is for UTC, and a local time at offset zero (Lisbon,
+/// London in winter) is not UTC. Use with `#[serde(serialize_with = "…")]`.
+pub fn with_offset<S: serde::Serializer>(
+    t: &DateTime<chrono::FixedOffset>,
+    ser: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    ser.serialize_str(&t.format("%Y-%m-%dT%H:%M:%S%:z").to_string())
+}
+
+/// Applies a JSON Merge Patch (RFC 7396 §2) to `target`: a member absent from `patch`
+/// stays, a member set to `null` is removed, an object merges recursively, anything else
+/// replaces. Every PATCH body of the API follows these semantics.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Default::default());
+    }
+    let t = target.as_object_mut().expect("an object");
+    for (k, v) in p {
+        if v.is_null() {
+            t.remove(k);
+        } else {
+            merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -177,6 +177,7 @@ async fn setup() -> Env {
             languages: None,
             forum_reminder_minutes: None,
             session_reminder_minutes: None,
+            public_participant_list: None,
         },
     )
     .await

@@ -48,13 +48,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The declarations of a forum (drafts only for its members).
 #[utoipa::path(get, path = "/forums/{slug}/declarations", tag = "declarations", params(("slug" = String, Path)),
-    responses((status = 200, body = Vec<DeclarationView>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<DeclarationView>), (status = 404, body = Problem)))]
 async fn list_declarations(
     State(s): State<AppState>,
     Auth(caller): Auth,
     Path(slug): Path<String>,
-) -> ApiResult<axum::Json<Vec<DeclarationView>>> {
-    Ok(axum::Json(declarations::list(&s.db, &caller, &slug).await?))
+) -> ApiResult<axum::Json<Page<DeclarationView>>> {
+    Ok(axum::Json(Page::whole(
+        declarations::list(&s.db, &caller, &slug).await?,
+    )))
 }
 
 /// Create a draft declaration (organizer).
@@ -135,15 +137,15 @@ async fn close_declaration(
 
 /// The versions of the text (without texts), with their SHA-256 and languages.
 #[utoipa::path(get, path = "/forums/{slug}/declarations/{decl}/versions", tag = "declarations", params(("slug" = String, Path), ("decl" = String, Path)),
-    responses((status = 200, body = Vec<VersionView>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<VersionView>), (status = 404, body = Problem)))]
 async fn list_versions(
     State(s): State<AppState>,
     Auth(caller): Auth,
     Path((slug, decl)): Path<(String, String)>,
-) -> ApiResult<axum::Json<Vec<VersionView>>> {
-    Ok(axum::Json(
+) -> ApiResult<axum::Json<Page<VersionView>>> {
+    Ok(axum::Json(Page::whole(
         declarations::versions(&s.db, &caller, &slug, &decl).await?,
-    ))
+    )))
 }
 
 /// Add a new immutable version (numbered n+1) in the authoritative language.

@@ -43,6 +43,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stats))
         .routes(routes!(registrations_csv))
         .routes(routes!(check_in))
+        .routes(routes!(public_participants))
+}
+
+/// The public list of participants: confirmed participants who consented, with name,
+/// organization, city and country only, by arrival; 404 unless the forum turned
+/// `public_participant_list` on.
+#[utoipa::path(get, path = "/forums/{slug}/participants", tag = "registrations", params(("slug" = String, Path), admin::PublicListQuery),
+    responses((status = 200, body = Page<admin::PublicParticipant>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn public_participants(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    Path(slug): Path<String>,
+    Query(q): Query<admin::PublicListQuery>,
+) -> ApiResult<axum::Json<Page<admin::PublicParticipant>>> {
+    Ok(axum::Json(
+        admin::public_list(&s.db, &caller, &slug, q).await?,
+    ))
 }
 
 /// Who calls a registration endpoint: a manage token (`Authorization: Bearer cvn_reg_…`
@@ -340,14 +357,16 @@ async fn agenda(
 
 /// The registration's session sign-ups (holder or check-in staff and up).
 #[utoipa::path(get, path = "/forums/{slug}/registrations/{id}/signups", tag = "registrations", params(("slug" = String, Path), ("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Vec<SignupView>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<SignupView>), (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn list_signups(
     State(s): State<AppState>,
     RegActor(actor): RegActor,
     Path((slug, id)): Path<(String, Uuid)>,
-) -> ApiResult<axum::Json<Vec<SignupView>>> {
+) -> ApiResult<axum::Json<Page<SignupView>>> {
     require_actor(&actor)?;
-    Ok(axum::Json(signups::list(&s.db, &actor, &slug, id).await?))
+    Ok(axum::Json(Page::whole(
+        signups::list(&s.db, &actor, &slug, id).await?,
+    )))
 }
 
 /// Take a seat in a session (or its wait-list) — confirmed participants only (holder or

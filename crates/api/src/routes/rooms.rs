@@ -21,19 +21,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// List a forum's rooms in display order.
 #[utoipa::path(get, path = "/forums/{slug}/rooms", tag = "rooms", params(("slug" = String, Path)),
-    responses((status = 200, body = Vec<RoomView>), (status = 404, body = Problem)))]
+    responses((status = 200, body = convene_domain::util::Page<RoomView>), (status = 404, body = Problem)))]
 async fn list_rooms(
     State(s): State<AppState>,
     Auth(caller): Auth,
     Path(slug): Path<String>,
-) -> ApiResult<axum::Json<Vec<RoomView>>> {
-    Ok(axum::Json(
+) -> ApiResult<axum::Json<convene_domain::util::Page<RoomView>>> {
+    Ok(axum::Json(convene_domain::util::Page::whole(
         rooms::list(&s.db, &caller, &slug)
             .await?
             .iter()
             .map(RoomView::from)
             .collect(),
-    ))
+    )))
 }
 
 /// Create a room; its name must be unique in the forum (409 otherwise).

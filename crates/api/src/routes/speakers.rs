@@ -18,13 +18,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// List the people on a forum's programme, by name.
 #[utoipa::path(get, path = "/forums/{slug}/speakers", tag = "speakers", params(("slug" = String, Path)),
-    responses((status = 200, body = Vec<SpeakerView>), (status = 404, body = Problem)))]
+    responses((status = 200, body = convene_domain::util::Page<SpeakerView>), (status = 404, body = Problem)))]
 async fn list_speakers(
     State(s): State<AppState>,
     Auth(caller): Auth,
     Path(slug): Path<String>,
-) -> ApiResult<axum::Json<Vec<SpeakerView>>> {
-    Ok(axum::Json(speakers::list(&s.db, &caller, &slug).await?))
+) -> ApiResult<axum::Json<convene_domain::util::Page<SpeakerView>>> {
+    Ok(axum::Json(convene_domain::util::Page::whole(
+        speakers::list(&s.db, &caller, &slug).await?,
+    )))
 }
 
 /// Add a person to the programme.

@@ -150,7 +150,9 @@ fn signature_fields(
 }
 
 /// Appends a `confirm` or `withdraw` entry for `sig` (whose version is `ver`) inside
-/// `txn`, at instant `at`; returns its `seq`. Locks the declaration row first.
+/// `txn`, at instant `at`; returns its `seq`. Locks the declaration row first, then checks
+/// the head ([`head_problem`]: one entry, not the whole chain). Errors:
+/// [`crate::Error::LedgerBroken`] (503, logged as an error) when the head does not verify.
 pub async fn append(
     txn: &DatabaseTransaction,
     declaration_id: Uuid,
@@ -165,6 +167,17 @@ pub async fn append(
         .one(txn)
         .await?
         .ok_or(crate::Error::NotFound("declaration"))?;
+    if let Some(reason) = head_problem(txn, &d).await? {
+        tracing::error!(
+            declaration = %d.id, forum = %d.forum_id, %reason,
+            "ledger head does not verify: append refused; run `convene verify-ledger`"
+        );
+        return Err(crate::Error::LedgerBroken(format!(
+            "the ledger of declaration `{}` does not verify at its head ({reason}); no signature \
+             can be recorded until an operator checks it (`convene verify-ledger`) — please try again later",
+            d.slug
+        )));
+    }
     let seq = d.ledger_length + 1;
     let salt = sig.salt.clone().unwrap_or_default();
     let mut fields = signature_fields(sig, ver, &salt);
@@ -210,6 +223,85 @@ pub async fn append(
         .exec(txn)
         .await?;
     Ok(seq)
+}
+
+/// What is wrong with the head of `d`'s chain, if anything: the entry numbered
+/// `ledger_length` must exist, hash to the recorded `ledger_head`, have a body that hashes
+/// to its `entry_hash` and names its own `seq` and `prev_hash`; no entry may follow it; an
+/// empty chain's head is [`GENESIS`]. A cheap check made before every append (the whole
+/// chain is [`verify`]'s).
+pub async fn head_problem(
+    db: &impl ConnectionTrait,
+    d: &declaration::Model,
+) -> Result<Option<String>> {
+    let entries = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::DeclarationId.eq(d.id))
+        .filter(ledger_entry::Column::Seq.gte(d.ledger_length))
+        .order_by_asc(ledger_entry::Column::Seq)
+        .all(db)
+        .await?;
+    if let Some(after) = entries.iter().find(|e| e.seq > d.ledger_length) {
+        return Ok(Some(format!(
+            "entry {} exists beyond the recorded length {}",
+            after.seq, d.ledger_length
+        )));
+    }
+    if d.ledger_length == 0 {
+        return Ok((d.ledger_head != GENESIS)
+            .then(|| "the chain is empty but its recorded head is not the genesis hash".into()));
+    }
+    let Some(e) = entries.iter().find(|e| e.seq == d.ledger_length) else {
+        return Ok(Some(format!("head entry {} is missing", d.ledger_length)));
+    };
+    if e.entry_hash != d.ledger_head {
+        return Ok(Some(format!("entry {} is not the recorded head", e.seq)));
+    }
+    if sha256_hex(e.body.as_bytes()) != e.entry_hash {
+        return Ok(Some(format!(
+            "entry {}'s hash does not match its body",
+            e.seq
+        )));
+    }
+    let fields = parse_body(&e.body).unwrap_or_default();
+    if fields.get("seq") != Some(&Scalar::Int(e.seq))
+        || fields.get("prev_hash") != Some(&Scalar::Str(e.prev_hash.clone()))
+    {
+        return Ok(Some(format!(
+            "entry {}'s body does not match its columns",
+            e.seq
+        )));
+    }
+    Ok(None)
+}
+
+/// A declaration whose ledger head does not verify ([`head_problem`]), as `/readyz` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BrokenLedger {
+    /// The declaration's id.
+    pub declaration_id: Uuid,
+    /// Its slug.
+    pub declaration: String,
+    /// Its forum's id.
+    pub forum_id: Uuid,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Every declaration whose head does not verify: one read of the declarations and one of
+/// each head entry (the whole chains are `convene verify-ledger`'s).
+pub async fn broken_heads(db: &impl ConnectionTrait) -> Result<Vec<BrokenLedger>> {
+    let mut out = vec![];
+    for d in declaration::Entity::find().all(db).await? {
+        if let Some(reason) = head_problem(db, &d).await? {
+            out.push(BrokenLedger {
+                declaration_id: d.id,
+                declaration: d.slug,
+                forum_id: d.forum_id,
+                reason,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// On PostgreSQL, `SELECT … FOR UPDATE` on the declaration row until the transaction

@@ -510,6 +510,17 @@ async fn check_unique(
         } else {
             "this entity"
         };
+        if s.confirmed_at.is_none() {
+            return Err(conflict(
+                ConflictKind::AlreadySigned,
+                format!(
+                    "{what} already has a signature on this declaration that waits for its \
+                     e-mail confirmation; to get the confirmation link again, POST \
+                     …/declarations/{}/signatures/resend with the e-mail address",
+                    d.slug
+                ),
+            ));
+        }
         return Err(already_signed(what));
     }
     Ok(())
@@ -518,7 +529,10 @@ async fn check_unique(
 fn already_signed(what: &str) -> Error {
     conflict(
         ConflictKind::AlreadySigned,
-        format!("{what} already has a live signature on this declaration; withdraw it first"),
+        format!(
+            "{what} already has a confirmed signature on this declaration; to sign again, \
+             withdraw it first"
+        ),
     )
 }
 

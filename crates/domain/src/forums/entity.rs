@@ -42,6 +42,8 @@ pub struct Model {
     pub forum_reminder_minutes: i32,
     /// Minutes before each session's start at which `reminder.session` is sent; 0 = off.
     pub session_reminder_minutes: i32,
+    /// Whether the public list of participants is published (off by default).
+    pub public_participant_list: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

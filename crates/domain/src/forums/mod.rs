@@ -127,6 +127,9 @@ pub struct ForumView {
     /// Minutes before each session's start at which each seat holder gets the
     /// `reminder.session` e-mail; `0` = off.
     pub session_reminder_minutes: i32,
+    /// Whether `GET /forums/{slug}/participants` publishes the confirmed participants who
+    /// consented (name, organization, city, country); off unless the organizer turns it on.
+    pub public_participant_list: bool,
     /// Status.
     pub status: ForumStatus,
     /// Row version; the ETag is `"<version>"`.
@@ -164,6 +167,7 @@ impl From<&Forum> for ForumView {
             languages: serde_json::from_value(f.languages.clone()).unwrap_or_default(),
             forum_reminder_minutes: f.forum_reminder_minutes,
             session_reminder_minutes: f.session_reminder_minutes,
+            public_participant_list: f.public_participant_list,
             status: ForumStatus::parse(&f.status).unwrap_or(ForumStatus::Draft),
             version: f.version,
             created_at: f.created_at,
@@ -267,6 +271,9 @@ pub struct NewForum {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
     pub session_reminder_minutes: Option<Option<i32>>,
+    /// Publish the list of consenting confirmed participants; default `false`.
+    #[serde(default)]
+    pub public_participant_list: Option<bool>,
 }
 
 /// Body of `PATCH /forums/{slug}`: absent fields stay, `null` clears a nullable field.
@@ -374,6 +381,8 @@ pub struct ForumPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 43200)]
     pub session_reminder_minutes: Option<Option<i32>>,
+    /// Publish (or stop publishing) the list of consenting confirmed participants.
+    pub public_participant_list: Option<bool>,
 }
 
 fn opt_text(v: Option<String>) -> Option<String> {
@@ -469,6 +478,23 @@ pub fn validate(f: &Forum) -> Vec<FieldError> {
     errs
 }
 
+/// The forum's programme as a UTC half-open range `[start, end)`: from `day_change` local
+/// time on `first_day` to `day_change` local time on the day after `last_day` (see
+/// [`util::programme_day_range`]). Sessions lie inside it (`crate::sessions`), and
+/// registration closes at its end unless the forum sets `registration_closes_at`.
+pub fn programme_range(f: &Forum) -> (DateTime<Utc>, DateTime<Utc>) {
+    let tz: chrono_tz::Tz = f.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    (
+        util::programme_day_range(f.first_day, tz, f.day_change).0,
+        util::programme_day_range(f.last_day, tz, f.day_change).1,
+    )
+}
+
+/// The instant the forum ends: the end of its last programme day ([`programme_range`]).
+pub fn ends_at(f: &Forum) -> DateTime<Utc> {
+    programme_range(f).1
+}
+
 /// Whether `s` is a valid forum slug.
 pub fn valid_slug(s: &str) -> bool {
     let b = s.as_bytes();
@@ -541,6 +567,7 @@ pub async fn create(db: &DatabaseConnection, caller: &Caller, input: NewForum) -
             None => DEFAULT_SESSION_REMINDER_MINUTES,
             Some(v) => v.unwrap_or(0),
         },
+        public_participant_list: input.public_participant_list.unwrap_or(false),
         created_at: now,
         updated_at: now,
     };
@@ -816,7 +843,13 @@ pub async fn update_in(
     if let Some(v) = patch.session_reminder_minutes {
         f.session_reminder_minutes = v.unwrap_or(0);
     }
-    let errs = validate(&f);
+    if let Some(v) = patch.public_participant_list {
+        f.public_participant_list = v;
+    }
+    let mut errs = validate(&f);
+    if errs.is_empty() && programme_range(&f) != programme_range(&current) {
+        errs.extend(sessions_outside(txn, &f).await?);
+    }
     if !errs.is_empty() {
         return Err(Error::Validation(errs));
     }
@@ -833,6 +866,45 @@ pub async fn update_in(
         after: saved.clone(),
     };
     Ok((saved, vec![change]))
+}
+
+/// The complaint when scheduled sessions would fall outside `f`'s new programme days
+/// ([`programme_range`]): a forum's days cannot shrink under its programme (move or
+/// cancel those sessions first). Names how many and the first of them.
+async fn sessions_outside(txn: &impl ConnectionTrait, f: &Forum) -> Result<Vec<FieldError>> {
+    use crate::sessions::entity::session;
+    let (from, to) = programme_range(f);
+    let outside = session::Entity::find()
+        .filter(session::Column::ForumId.eq(f.id))
+        .filter(session::Column::Status.eq("scheduled"))
+        .filter(
+            Condition::any()
+                .add(session::Column::StartsAt.lt(from))
+                .add(session::Column::EndsAt.gt(to)),
+        )
+        .order_by_asc(session::Column::StartsAt)
+        .all(txn)
+        .await?;
+    let Some(first) = outside.first() else {
+        return Ok(vec![]);
+    };
+    let tz: chrono_tz::Tz = f.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let field = if first.starts_at < from {
+        "first_day"
+    } else {
+        "last_day"
+    };
+    Ok(vec![FieldError::new(
+        field,
+        format!(
+            "{} scheduled session(s) would fall outside the programme days {} – {}, e.g. “{}” at {}; move or cancel them first",
+            outside.len(),
+            f.first_day,
+            f.last_day,
+            first.title,
+            first.starts_at.with_timezone(&tz).fixed_offset().to_rfc3339()
+        ),
+    )])
 }
 
 async fn save(txn: &impl ConnectionTrait, f: Forum) -> Result<Forum> {

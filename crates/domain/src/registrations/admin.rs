@@ -87,6 +87,83 @@ fn filtered(forum_id: Uuid, q: &RegistrationQuery) -> sea_orm::Select<registrati
     sel
 }
 
+/// One participant on the public list: only what they agreed to show.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PublicParticipant {
+    /// Name.
+    pub name: String,
+    /// Organization.
+    pub organization: String,
+    /// City.
+    pub city: String,
+    /// Country, ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+}
+
+/// Query of `GET /forums/{slug}/participants`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct PublicListQuery {
+    /// Cursor from a previous page.
+    #[serde(
+        default,
+        deserialize_with = "crate::text::line::<{ crate::text::PARAM }, _, _>"
+    )]
+    #[param(max_length = 1000)]
+    pub cursor: Option<String>,
+    /// Page size, 1–500, default 50.
+    #[serde(default, deserialize_with = "crate::bounds::int::<1, 500, _, _>")]
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u64>,
+}
+
+/// The public list of participants (anyone): confirmed registrations whose holder gave
+/// `public_consent`, by arrival, with name, organization, city and country only. Only when
+/// the forum turned `public_participant_list` on; otherwise 404, as for a forum without
+/// one. Errors: 404; 422 bad cursor or limit.
+pub async fn public_list(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    slug: &str,
+    q: PublicListQuery,
+) -> Result<Page<PublicParticipant>> {
+    let a = forums::find_visible(db, caller, slug).await?;
+    if !a.forum.public_participant_list {
+        return Err(crate::Error::NotFound("participant list"));
+    }
+    let limit = util::page_limit(q.limit)?;
+    let mut sel = registration::Entity::find()
+        .filter(registration::Column::ForumId.eq(a.forum.id))
+        .filter(registration::Column::Status.eq(Status::Confirmed.as_str()))
+        .filter(registration::Column::PublicConsent.eq(true));
+    if let Some(c) = &q.cursor {
+        let after: i64 = util::decode_cursor(c)?;
+        sel = sel.filter(registration::Column::Seq.gt(after));
+    }
+    let mut rows = sel
+        .order_by_asc(registration::Column::Seq)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| util::encode_cursor(&r.seq))
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(|r| PublicParticipant {
+                name: r.name,
+                organization: r.organization,
+                city: r.city,
+                country: r.country,
+            })
+            .collect(),
+        next_cursor,
+    })
+}
+
 /// Lists a forum's registrations by arrival (`seq`), filtered, one page at a time
 /// (check-in staff and up). Errors: 401/403/404; 422 bad cursor or limit.
 pub async fn list(
@@ -124,6 +201,10 @@ pub async fn list(
 pub struct SessionAttendance {
     /// The session.
     pub session_id: Uuid,
+    /// Its title.
+    pub title: String,
+    /// Its start and end in the forum's zone.
+    pub local: crate::sessions::LocalTimes,
     /// Seats taken.
     pub confirmed: i32,
     /// Wait-listed.
@@ -178,18 +259,33 @@ pub async fn stats(
 ) -> Result<RegistrationStats> {
     let a = forums::find_for_write(db, caller, slug, Permission::Read).await?;
     let id = a.forum.id;
-    let sessions = session_counters::Entity::find()
+    let counters: Vec<session_counters::Model> = session_counters::Entity::find()
         .filter(session_counters::Column::ForumId.eq(id))
         .all(db)
-        .await?
+        .await?;
+    let rows: std::collections::HashMap<Uuid, crate::sessions::Session> =
+        crate::sessions::entity::session::Entity::find()
+            .filter(crate::sessions::entity::session::Column::ForumId.eq(id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+    let mut sessions: Vec<SessionAttendance> = counters
         .into_iter()
-        .map(|c| SessionAttendance {
-            session_id: c.session_id,
-            confirmed: c.confirmed_count,
-            waitlisted: c.waitlisted_count,
-            checked_in: c.checked_in_count,
+        .filter_map(|c| {
+            let s = rows.get(&c.session_id)?;
+            Some(SessionAttendance {
+                session_id: c.session_id,
+                title: s.title.clone(),
+                local: crate::sessions::LocalTimes::of(&a.forum, s.starts_at, s.ends_at),
+                confirmed: c.confirmed_count,
+                waitlisted: c.waitlisted_count,
+                checked_in: c.checked_in_count,
+            })
         })
         .collect();
+    sessions.sort_by_key(|s| (s.local.starts_at, s.session_id));
     Ok(RegistrationStats {
         capacity: a.forum.capacity,
         counters: counters_of(db, id).await?,

@@ -68,7 +68,18 @@ fn copy_err(e: &Error) -> Error {
         Error::PreconditionFailed { current_etag } => Error::PreconditionFailed {
             current_etag: current_etag.clone(),
         },
+        Error::RegistrationClosed {
+            message,
+            closed_at,
+            opens_at,
+        } => Error::RegistrationClosed {
+            message: message.clone(),
+            closed_at: *closed_at,
+            opens_at: *opens_at,
+        },
+        Error::LedgerBroken(m) => Error::LedgerBroken(m.clone()),
         Error::Unauthenticated => Error::Unauthenticated,
+        Error::TokenRefused(m) => Error::TokenRefused(m.clone()),
         Error::Forbidden(w) => Error::Forbidden(w),
         // Keeps "the database is unavailable" recognisable (503 + Retry-After, not 500).
         Error::Db(d) if crate::db::is_unavailable(d) => Error::Db(DbErr::ConnectionAcquire(

@@ -13,7 +13,7 @@ use super::entity::{registration, signup};
 use super::signups::{lock_session_counters, save_session_counters};
 use super::{lock_counters, lock_registration, save_counters, RegistrationView, Status};
 use crate::accounts::Caller;
-use crate::error::{ConflictKind, Error, Result};
+use crate::error::{ConflictKind, ConflictingSession, Error, Result};
 use crate::forums;
 use crate::teams::Permission;
 
@@ -51,8 +51,9 @@ pub struct CheckInResult {
 
 /// Marks a participant present (check-in staff and up). Idempotent.
 /// Errors: 401/403/404; 422 neither or both of id and code; 409
-/// `registration-not-confirmed` (cancelled, rejected, pending, wait-listed, or no seat in
-/// the session).
+/// `registration-not-confirmed` (cancelled, rejected, pending or wait-listed for the
+/// forum); 409 `seat-not-confirmed` naming the session (`conflicting_session`) when a
+/// confirmed participant holds no seat in it (wait-listed, left, never signed up).
 pub async fn check_in(
     db: &DatabaseConnection,
     caller: &Caller,
@@ -98,19 +99,42 @@ pub async fn check_in(
     }
     let now = crate::db::now();
     let (at, already) = if let Some(sid) = input.session_id {
+        let session = crate::sessions::entity::session::Entity::find_by_id(sid)
+            .filter(crate::sessions::entity::session::Column::ForumId.eq(forum_id))
+            .one(&txn)
+            .await?
+            .ok_or(Error::NotFound("session"))?;
         let su = signup::Entity::find()
             .filter(signup::Column::SessionId.eq(sid))
             .filter(signup::Column::RegistrationId.eq(id))
             .filter(signup::Column::ForumId.eq(forum_id))
             .one(&txn)
-            .await?
-            .filter(|s| s.status == "confirmed")
-            .ok_or_else(|| {
-                Error::conflict(
-                    ConflictKind::RegistrationNotConfirmed,
-                    "this person holds no seat in that session",
-                )
-            })?;
+            .await?;
+        let su = match su {
+            Some(su) if su.status == "confirmed" => su,
+            other => {
+                let why = match other.as_ref().map(|s| s.status.as_str()) {
+                    Some("waitlisted") => "are only on the wait-list for",
+                    Some(_) => "no longer have a seat in",
+                    None => "are not signed up for",
+                };
+                return Err(Error::Conflict {
+                    kind: ConflictKind::SeatNotConfirmed,
+                    message: format!(
+                        "this person's registration is confirmed, but they {why} the session “{}”",
+                        session.title
+                    ),
+                    session: Some(ConflictingSession {
+                        id: session.id,
+                        guid: session.guid,
+                        title: session.title,
+                        starts_at: session.starts_at,
+                        ends_at: session.ends_at,
+                    }),
+                    errors: vec![],
+                });
+            }
+        };
         match su.checked_in_at {
             Some(t) => (t, true),
             None => {

@@ -301,9 +301,12 @@ pub struct RegistrationPatch {
     pub accessibility_needs: Option<String>,
     /// New consent.
     pub public_consent: Option<bool>,
-    /// New answers (replace all answers).
+    /// Changes to the answers, as a JSON Merge Patch (RFC 7396): a question absent here
+    /// keeps its answer, `null` removes it, any other value replaces it; `"answers": null`
+    /// removes every answer. The merged answers are then checked against the form.
+    #[serde(default, deserialize_with = "crate::util::double_option")]
     #[schema(value_type = Option<Object>)]
-    pub answers: Option<BTreeMap<String, serde_json::Value>>,
+    pub answers: Option<Option<BTreeMap<String, serde_json::Value>>>,
 }
 
 /// A registration as shown to its holder and to organizers.
@@ -862,25 +865,47 @@ pub async fn prepare(
     })
 }
 
-/// Whether registration is open for `f` at `now`: published, inside the window.
+/// The instant registration closes for `f`: its `registration_closes_at` when set, else
+/// the end of the forum's last programme day ([`crate::forums::ends_at`]), as pretix
+/// closes sales at the event's end.
+pub fn registration_closes_at(f: &Forum) -> DateTime<Utc> {
+    f.registration_closes_at
+        .unwrap_or_else(|| crate::forums::ends_at(f))
+}
+
+/// Whether registration is open for `f` at `now`: published, from `registration_opens_at`
+/// (if set) until [`registration_closes_at`]. Errors: [`Error::RegistrationClosed`] (409
+/// `registration-closed`) with the instant it closed or opens.
 pub fn registration_open(f: &Forum, now: DateTime<Utc>) -> Result<()> {
     if f.status != "published" {
-        return Err(Error::conflict(
-            ConflictKind::RegistrationClosed,
-            format!("registration is closed: the forum is {}", f.status),
-        ));
+        return Err(Error::RegistrationClosed {
+            message: format!("registration is closed: the forum is {}", f.status),
+            closed_at: None,
+            opens_at: None,
+        });
     }
-    if f.registration_opens_at.is_some_and(|o| now < o) {
-        return Err(Error::conflict(
-            ConflictKind::RegistrationClosed,
-            "registration has not opened yet",
-        ));
+    if let Some(o) = f.registration_opens_at.filter(|o| now < *o) {
+        return Err(Error::RegistrationClosed {
+            message: format!("registration opens at {}", o.to_rfc3339()),
+            closed_at: None,
+            opens_at: Some(o),
+        });
     }
-    if f.registration_closes_at.is_some_and(|c| now >= c) {
-        return Err(Error::conflict(
-            ConflictKind::RegistrationClosed,
-            "registration has closed",
-        ));
+    let c = registration_closes_at(f);
+    if now >= c {
+        return Err(Error::RegistrationClosed {
+            message: format!(
+                "registration closed at {}{}",
+                c.to_rfc3339(),
+                if f.registration_closes_at.is_none() {
+                    " (the end of the forum)"
+                } else {
+                    ""
+                }
+            ),
+            closed_at: Some(c),
+            opens_at: None,
+        });
     }
     Ok(())
 }
@@ -1260,7 +1285,15 @@ pub async fn resolve(
                 .await?;
             let tok = match tok {
                 Some(t) if t.revoked_at.is_none() => t,
-                _ => return Err(Error::Unauthenticated),
+                _ => {
+                    return Err(Error::TokenRefused(format!(
+                        "this endpoint takes the registration's manage token (`cvn_reg_…`, from \
+                         the manage link) or an organizer's API token (`cvn_org_…`); this manage \
+                         token is unknown or was replaced by a newer link — use the latest link, \
+                         or get it again: POST /api/v1/forums/{slug}/registrations/resend-link \
+                         with your e-mail address"
+                    )))
+                }
             };
             let forum = forums::entity::Entity::find()
                 .filter(forums::entity::Column::Slug.eq(slug))
@@ -1380,9 +1413,13 @@ pub async fn update(
         r.public_consent = v;
     }
     if let Some(a) = p.answers {
+        let mut merged = r.answers.clone();
+        crate::util::merge_patch(&mut merged, &serde_json::json!(a));
+        let merged: BTreeMap<String, serde_json::Value> =
+            serde_json::from_value(merged).unwrap_or_default();
         let form = questions_of(&txn, forum.id).await?;
-        errs.extend(validate_answers(&form.questions, &a));
-        r.answers = serde_json::json!(a);
+        errs.extend(validate_answers(&form.questions, &merged));
+        r.answers = serde_json::json!(merged);
     }
     if !errs.is_empty() {
         return Err(Error::Validation(errs));

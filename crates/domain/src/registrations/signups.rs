@@ -34,6 +34,8 @@ pub struct SignupView {
     pub starts_at: DateTime<Utc>,
     /// End (UTC).
     pub ends_at: DateTime<Utc>,
+    /// The same instants in the forum's time zone, as sessions show them.
+    pub local: crate::sessions::LocalTimes,
     /// `confirmed` (a seat), `waitlisted`, `left` or `lost`.
     pub status: String,
     /// 1-based wait-list place, when wait-listed.
@@ -298,6 +300,7 @@ pub(crate) async fn release_all(
 
 async fn view(
     db: &impl ConnectionTrait,
+    forum: &Forum,
     su: &signup::Model,
     s: &session::Model,
 ) -> Result<SignupView> {
@@ -319,6 +322,7 @@ async fn view(
         title: s.title.clone(),
         starts_at: s.starts_at,
         ends_at: s.ends_at,
+        local: crate::sessions::LocalTimes::of(forum, s.starts_at, s.ends_at),
         status: su.status.clone(),
         waitlist_position,
         checked_in_at: su.checked_in_at,
@@ -333,10 +337,28 @@ async fn session_in(db: &impl ConnectionTrait, forum_id: Uuid, id: Uuid) -> Resu
         .ok_or(Error::NotFound("session"))
 }
 
+/// Whether session `s` accepts sign-ups at `now`: until it starts. Errors:
+/// [`Error::RegistrationClosed`] (409 `registration-closed`) with `closed_at` = its start.
+pub fn signup_open(s: &session::Model, now: DateTime<Utc>) -> Result<()> {
+    if now >= s.starts_at {
+        return Err(Error::RegistrationClosed {
+            message: format!(
+                "sign-up for “{}” closed at {}, when the session started",
+                s.title,
+                s.starts_at.to_rfc3339()
+            ),
+            closed_at: Some(s.starts_at),
+            opens_at: None,
+        });
+    }
+    Ok(())
+}
+
 /// Signs registration `reg_id` up for session `session_id` (holder or organizer): a seat
 /// when one is free, else the wait-list. Idempotent while signed up.
 /// Errors: 401/403/404; 409 `registration-not-confirmed`; 409 `invalid-state` for a
-/// cancelled session; 409 `session-clash` naming the overlapping session.
+/// cancelled session; 409 `registration-closed` once the session has started
+/// ([`signup_open`]); 409 `session-clash` naming the overlapping session.
 pub async fn join(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -367,7 +389,7 @@ pub async fn join(
         .await?;
     if let Some(su) = &existing {
         if su.status == "confirmed" || su.status == "waitlisted" {
-            let v = view(&txn, su, &s0).await?;
+            let v = view(&txn, &forum, su, &s0).await?;
             txn.commit().await?;
             return Ok(v);
         }
@@ -417,9 +439,10 @@ pub async fn join(
             "this session is cancelled",
         ));
     }
+    let now = crate::db::now();
+    signup_open(&s, now)?;
     let cap = effective_capacity(&txn, &s).await?;
     let seat = seat_free(cap, ctr.confirmed_count) && ctr.waitlisted_count == 0;
-    let now = crate::db::now();
     let mut su = match existing {
         Some(mut su) => {
             su.updated_at = now;
@@ -460,7 +483,7 @@ pub async fn join(
     save_session_counters(&txn, &ctr).await?;
     // A seat gets its reminder; a wait-list place gets one when promoted.
     reminders::schedule_signup(&txn, &forum, &s, &su).await?;
-    let v = view(&txn, &su, &s).await?;
+    let v = view(&txn, &forum, &su, &s).await?;
     txn.commit().await?;
     Ok(v)
 }
@@ -503,7 +526,7 @@ pub async fn leave(
         }
         save_session_counters(&txn, &ctr).await?;
     }
-    let v = view(&txn, &su, &s).await?;
+    let v = view(&txn, &forum, &su, &s).await?;
     txn.commit().await?;
     Ok(v)
 }
@@ -515,7 +538,7 @@ pub async fn list(
     slug: &str,
     reg_id: Uuid,
 ) -> Result<Vec<SignupView>> {
-    let (_, _) = resolve(db, actor, slug, reg_id, Permission::Read).await?;
+    let (forum, _) = resolve(db, actor, slug, reg_id, Permission::Read).await?;
     let sus = signup::Entity::find()
         .filter(signup::Column::RegistrationId.eq(reg_id))
         .all(db)
@@ -523,7 +546,7 @@ pub async fn list(
     let mut out = vec![];
     for su in sus {
         if let Some(s) = session::Entity::find_by_id(su.session_id).one(db).await? {
-            out.push(view(db, &su, &s).await?);
+            out.push(view(db, &forum, &su, &s).await?);
         }
     }
     out.sort_by_key(|v| (v.starts_at, v.session_id));

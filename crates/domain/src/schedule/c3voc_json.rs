@@ -984,3 +984,55 @@ mod tests {
         assert!(e.message.contains("expected an integer"), "{e}");
     }
 }
+
+/// A c3voc JSON schedule moved by whole weeks so that its conference starts at least
+/// `lead_days` after `today` (and less than a week later), on the same weekday and at the
+/// same local times in its `time_zone_name` (UTC when it names none): every date
+/// (`YYYY-MM-DD`) and every RFC 3339 date-time in the file moves; clock times (`09:00`),
+/// durations and everything else stay. Used by `convene serve --demo` so that the demo
+/// forum is always ahead, open for registration and sign-ups.
+/// Errors: the file is not JSON or has no `schedule.conference.start` date.
+pub fn moved_ahead(
+    bytes: &[u8],
+    today: NaiveDate,
+    lead_days: i64,
+) -> Result<Vec<u8>, ScheduleError> {
+    let fail = |m: &str| ScheduleError {
+        location: "schedule.conference.start".into(),
+        message: m.into(),
+    };
+    let mut v: Value = serde_json::from_slice(bytes).map_err(|e| fail(&e.to_string()))?;
+    let conf = &v["schedule"]["conference"];
+    let start = conf["start"]
+        .as_str()
+        .and_then(|s| NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok())
+        .ok_or_else(|| fail("a date YYYY-MM-DD is needed to move the schedule"))?;
+    let tz: Tz = conf["time_zone_name"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(Tz::UTC);
+    let target = today + Duration::days(lead_days);
+    let weeks = ((target - start).num_days() + 6).div_euclid(7);
+    shift_value(&mut v, Duration::days(weeks * 7), tz);
+    Ok(serde_json::to_vec_pretty(&v).expect("JSON values serialize"))
+}
+
+fn shift_value(v: &mut Value, by: Duration, tz: Tz) {
+    match v {
+        Value::String(s) => {
+            if s.len() == 10 {
+                if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                    *s = (d + by).to_string();
+                }
+            } else if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+                let local = t.with_timezone(&tz).naive_local() + by;
+                if let Some(n) = tz.from_local_datetime(&local).earliest() {
+                    *s = n.fixed_offset().to_rfc3339();
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| shift_value(x, by, tz)),
+        Value::Object(o) => o.values_mut().for_each(|x| shift_value(x, by, tz)),
+        _ => {}
+    }
+}

@@ -23,7 +23,7 @@ mod model;
 pub mod store;
 mod vtimezone;
 
-pub use c3voc_json::{export_c3voc_json, parse_c3voc_json, role_from_v2};
+pub use c3voc_json::{export_c3voc_json, moved_ahead, parse_c3voc_json, role_from_v2};
 pub use days::programme_day;
 pub use frab_xml::{export_frab_xml, parse_frab_xml};
 pub use ical::{export_ical, IcalOptions};

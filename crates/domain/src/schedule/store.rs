@@ -166,6 +166,7 @@ pub async fn import_new_forum_in(
         programme_version: 1,
         forum_reminder_minutes: forums::DEFAULT_FORUM_REMINDER_MINUTES,
         session_reminder_minutes: forums::DEFAULT_SESSION_REMINDER_MINUTES,
+        public_participant_list: false,
         created_at: now,
         updated_at: now,
     };
@@ -250,6 +251,39 @@ pub async fn import_as_admin_in(
 
 fn invalid(location: String, message: String) -> Error {
     Error::InvalidSchedule(ScheduleError { location, message })
+}
+
+/// Refuses a file whose events lie outside `forum`'s programme days (with the file's
+/// `day_change`): an import never widens the forum silently
+/// ([`sessions::within_programme`], the rule every session write keeps). Names the first
+/// such event, its start, the allowed range and how many others there are.
+fn outside_programme(forum: &Forum, p: &Programme) -> Result<()> {
+    let mut f = forum.clone();
+    f.day_change = p.conference.day_change;
+    let tz: chrono_tz::Tz = f.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let mut bad = p.events.iter().enumerate().filter_map(|(i, e)| {
+        let errs = sessions::within_programme(&f, e.start.trunc_subsecs(0), e.end.trunc_subsecs(0));
+        errs.into_iter().next().map(|err| (i, e, err))
+    });
+    let Some((i, e, err)) = bad.next() else {
+        return Ok(());
+    };
+    let more = bad.count();
+    Err(invalid(
+        format!("event {} (guid {})", i + 1, e.guid),
+        format!(
+            "“{}” ({} – {}) {}{}",
+            e.title,
+            e.start.with_timezone(&tz).fixed_offset().to_rfc3339(),
+            e.end.with_timezone(&tz).fixed_offset().to_rfc3339(),
+            err.message,
+            if more > 0 {
+                format!("; {more} more event(s) lie outside too")
+            } else {
+                String::new()
+            }
+        ),
+    ))
 }
 
 /// Applies a parsed programme to `forum` inside `txn` (see the module docs). Returns the
@@ -413,6 +447,7 @@ pub async fn apply(
             }
         }
     }
+    outside_programme(forum, p)?;
     let mut used_ids: HashSet<i64> = file_ids.keys().copied().collect();
     let mut final_ids: HashMap<String, i64> = HashMap::new();
     for e in &p.events {

@@ -172,12 +172,30 @@ pub struct RoomRef {
 pub struct LocalTimes {
     /// IANA zone of the forum.
     pub time_zone: String,
-    /// Start, RFC 3339 with the zone's offset at that instant.
+    /// Start, RFC 3339 with the zone's offset at that instant, always written as an offset
+    /// (`+00:00` in Lisbon in winter, never `Z`, which would read as UTC).
+    #[serde(serialize_with = "util::with_offset")]
+    #[schema(value_type = String, example = "2027-01-20T10:00:00+00:00")]
     pub starts_at: DateTime<FixedOffset>,
-    /// End, RFC 3339 with the zone's offset at that instant.
+    /// End, as `starts_at`.
+    #[serde(serialize_with = "util::with_offset")]
+    #[schema(value_type = String)]
     pub ends_at: DateTime<FixedOffset>,
     /// The programme day the session belongs to (local date; see the forum's `day_change`).
     pub day: NaiveDate,
+}
+
+impl LocalTimes {
+    /// `[starts_at, ends_at)` in `forum`'s zone, with its programme day.
+    pub fn of(forum: &forums::Forum, starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> Self {
+        let tz: chrono_tz::Tz = forum.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        LocalTimes {
+            time_zone: forum.time_zone.clone(),
+            starts_at: starts_at.with_timezone(&tz).fixed_offset(),
+            ends_at: ends_at.with_timezone(&tz).fixed_offset(),
+            day: util::programme_day(starts_at, tz, forum.day_change),
+        }
+    }
 }
 
 /// A session as the API shows it.
@@ -278,10 +296,15 @@ pub struct NewSession {
     )]
     #[schema(max_length = 100)]
     pub language: Option<String>,
-    /// Start: RFC 3339 with offset (stored in UTC, whole seconds).
-    pub starts_at: DateTime<FixedOffset>,
-    /// End: RFC 3339 with offset; must be after `starts_at` (409 `invalid-time-range`).
-    pub ends_at: DateTime<FixedOffset>,
+    /// Start: RFC 3339 with offset, or a local time without one (`2027-03-27T16:00`) read
+    /// in the forum's zone (422 when it does not exist there or exists twice; see
+    /// [`util::When`]). Stored in UTC, whole seconds. Within the forum's programme days.
+    #[schema(value_type = String, example = "2027-03-27T16:00:00+00:00")]
+    pub starts_at: util::When,
+    /// End, in either form; must be after `starts_at` (409 `invalid-time-range`), and
+    /// within the forum's programme days (422).
+    #[schema(value_type = String, example = "2027-03-27T17:00")]
+    pub ends_at: util::When,
     /// A room of the same forum.
     #[serde(default)]
     pub room_id: Option<Uuid>,
@@ -352,10 +375,13 @@ pub struct SessionPatch {
     )]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub language: Option<Option<String>>,
-    /// New start.
-    pub starts_at: Option<DateTime<FixedOffset>>,
-    /// New end.
-    pub ends_at: Option<DateTime<FixedOffset>>,
+    /// New start, RFC 3339 with offset or local time in the forum's zone (as in
+    /// [`NewSession`]).
+    #[schema(value_type = Option<String>)]
+    pub starts_at: Option<util::When>,
+    /// New end, in either form.
+    #[schema(value_type = Option<String>)]
+    pub ends_at: Option<util::When>,
     /// New room or `null`.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
@@ -489,8 +515,6 @@ pub async fn views(
                 role: l.role,
             });
     }
-    let tz = access.tz();
-    let day_change = access.forum.day_change;
     Ok(sessions
         .into_iter()
         .map(|s| {
@@ -509,12 +533,7 @@ pub async fn views(
                 starts_at: s.starts_at,
                 ends_at: s.ends_at,
                 duration_minutes: (s.ends_at - s.starts_at).num_minutes(),
-                local: LocalTimes {
-                    time_zone: access.forum.time_zone.clone(),
-                    starts_at: s.starts_at.with_timezone(&tz).fixed_offset(),
-                    ends_at: s.ends_at.with_timezone(&tz).fixed_offset(),
-                    day: util::programme_day(s.starts_at, tz, day_change),
-                },
+                local: LocalTimes::of(&access.forum, s.starts_at, s.ends_at),
                 room: room.map(|r| RoomRef {
                     id: r.id,
                     name: r.name.clone(),
@@ -632,6 +651,63 @@ fn validate_fields(s: &Session) -> Vec<FieldError> {
     }
     if (s.ends_at - s.starts_at).num_hours() > 24 * 7 {
         errs.push(FieldError::new("ends_at", "a session lasts at most 7 days"));
+    }
+    errs
+}
+
+/// Reads `starts_at` and `ends_at` as sent (with an offset, or local in the forum's zone;
+/// [`util::When::resolve`]) as UTC instants in whole seconds. Errors: 422 naming each field.
+fn resolve_times(
+    access: &ForumAccess,
+    starts_at: Option<util::When>,
+    ends_at: Option<util::When>,
+) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+    let tz = access.tz();
+    let mut errs = vec![];
+    let mut one = |field: &str, w: Option<util::When>| match w.map(|w| w.resolve(field, tz)) {
+        Some(Ok(t)) => Some(t.trunc_subsecs(0)),
+        Some(Err(e)) => {
+            errs.push(e);
+            None
+        }
+        None => None,
+    };
+    let (a, b) = (one("starts_at", starts_at), one("ends_at", ends_at));
+    if errs.is_empty() {
+        Ok((a, b))
+    } else {
+        Err(Error::Validation(errs))
+    }
+}
+
+/// The rule that a session lies within its forum's programme days: it starts no earlier
+/// than `day_change` on `first_day` and ends no later than `day_change` on the day after
+/// `last_day`, local time ([`forums::programme_range`]). To move a session outside, change
+/// the forum's days first. Returns the complaints (field `starts_at` / `ends_at`), naming
+/// the allowed range in the forum's zone.
+pub fn within_programme(
+    f: &forums::Forum,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> Vec<FieldError> {
+    let (from, to) = forums::programme_range(f);
+    let tz: chrono_tz::Tz = f.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let range = || {
+        format!(
+            "must lie within the forum's programme days {} – {} ({} to {}, {}); change the forum's first_day/last_day first",
+            f.first_day,
+            f.last_day,
+            from.with_timezone(&tz).fixed_offset().to_rfc3339(),
+            to.with_timezone(&tz).fixed_offset().to_rfc3339(),
+            tz.name()
+        )
+    };
+    let mut errs = vec![];
+    if starts_at < from || starts_at >= to {
+        errs.push(FieldError::new("starts_at", range()));
+    }
+    if ends_at > to || ends_at <= from {
+        errs.push(FieldError::new("ends_at", range()));
     }
     errs
 }
@@ -871,6 +947,8 @@ pub async fn create_in(
     let people = parse_speakers(&input.speakers)?;
     let access = forums::find_for_change(txn, caller, slug, Permission::Edit).await?;
     crate::db::lock_forum(txn, access.forum.id).await?;
+    let (starts_at, ends_at) = resolve_times(&access, Some(input.starts_at), Some(input.ends_at))?;
+    let (starts_at, ends_at) = (starts_at.unwrap_or_default(), ends_at.unwrap_or_default());
     let now = crate::db::now();
     let s = Session {
         id: Uuid::new_v4(),
@@ -888,8 +966,8 @@ pub async fn create_in(
         description: input.description.unwrap_or_default(),
         track: opt_text(input.track),
         language: opt_text(input.language),
-        starts_at: input.starts_at.with_timezone(&Utc).trunc_subsecs(0),
-        ends_at: input.ends_at.with_timezone(&Utc).trunc_subsecs(0),
+        starts_at,
+        ends_at,
         room_id: input.room_id,
         capacity: input.capacity,
         status: "scheduled".into(),
@@ -899,7 +977,8 @@ pub async fn create_in(
         created_at: now,
         updated_at: now,
     };
-    let errs = validate_fields(&s);
+    let mut errs = validate_fields(&s);
+    errs.extend(within_programme(&access.forum, s.starts_at, s.ends_at));
     if !errs.is_empty() {
         return Err(Error::Validation(errs));
     }
@@ -965,11 +1044,12 @@ pub async fn update_in(
     if let Some(v) = patch.language {
         s.language = opt_text(v);
     }
-    if let Some(v) = patch.starts_at {
-        s.starts_at = v.with_timezone(&Utc).trunc_subsecs(0);
+    let (starts_at, ends_at) = resolve_times(&access, patch.starts_at, patch.ends_at)?;
+    if let Some(v) = starts_at {
+        s.starts_at = v;
     }
-    if let Some(v) = patch.ends_at {
-        s.ends_at = v.with_timezone(&Utc).trunc_subsecs(0);
+    if let Some(v) = ends_at {
+        s.ends_at = v;
     }
     if let Some(v) = patch.room_id {
         s.room_id = v;
@@ -987,7 +1067,10 @@ pub async fn update_in(
         s.url = opt_text(v);
     }
     let people = new_people.unwrap_or_else(|| old_people.clone());
-    let errs = validate_fields(&s);
+    let mut errs = validate_fields(&s);
+    if s.starts_at != current.starts_at || s.ends_at != current.ends_at {
+        errs.extend(within_programme(&access.forum, s.starts_at, s.ends_at));
+    }
     if !errs.is_empty() {
         return Err(Error::Validation(errs));
     }
