@@ -49,6 +49,7 @@ pub const OPERATIONS: &[(&str, &str, Need)] = &[
     ("POST", "/forums", Account { write: true }),
     ("POST", "/forums/import", Account { write: true }),
     ("GET", "/forums/{slug}", Public),
+    ("GET", "/forums/{slug}/participants", Public),
     ("PATCH", "/forums/{slug}", Forum(Edit)),
     ("DELETE", "/forums/{slug}", Forum(ManageTeam)),
     ("POST", "/forums/{slug}/publish", Forum(Edit)),
