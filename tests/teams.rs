@@ -725,6 +725,25 @@ async fn access_matrix_from_the_openapi_document() {
         .and_then(|l| l.rsplit(' ').next())
         .expect("demo owner token")
         .to_owned();
+    // Turn the demo forum's public participant list on, so that operation has a list.
+    let res = s
+        .client
+        .get(s.url(&format!("/api/v1/forums/{a}")))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let res = s
+        .client
+        .patch(s.url(&format!("/api/v1/forums/{a}")))
+        .bearer_auth(&owner)
+        .header("If-Match", etag)
+        .json(&json!({"public_participant_list": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
 
     // Forum B and its owner; A's owner is a viewer of B (so a token can be bound to B).
     let other_owner = token_for(&s, "owner@b.example");
