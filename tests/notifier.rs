@@ -958,6 +958,11 @@ async fn one_pooled_smtp_connection_sends_without_the_delayed_ack_stall() {
     })
     .await;
     let took = t0.elapsed();
+    // The relay has every message; the worker marks the last ones sent just after.
+    common::wait_until("all marked sent", Duration::from_secs(15), || async {
+        db.count("status = 'sent'").await == n
+    })
+    .await;
     let _ = w.kill();
     let _ = w.wait();
     assert_eq!(db.count("status = 'sent'").await, n);

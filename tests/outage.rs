@@ -365,18 +365,44 @@ async fn registration_rush_across_a_postgres_restart_keeps_every_rule() {
     for _ in 0..60 {
         answered_rx.recv().await;
     }
+    let answered_at_start = 60 + answered_rx.len();
     let restart = tokio::task::spawn_blocking(move || {
         pg.ctl(&["restart", "-m", "fast"]);
         pg
     });
     let mut answers = Vec::new();
-    while let Some(r) = tasks.join_next().await {
-        answers.push(r.unwrap());
+    let mut restarted = Box::pin(restart);
+    let mut answered_at_end = None;
+    // Kept to the end of the test: dropping it stops the instance.
+    let mut _pg = None;
+    loop {
+        tokio::select! {
+            r = &mut restarted, if answered_at_end.is_none() => {
+                _pg = Some(r.unwrap());
+                answered_at_end = Some(answers.len());
+            }
+            r = tasks.join_next() => match r {
+                Some(r) => answers.push(r.unwrap()),
+                None => break,
+            },
+        }
     }
-    let _pg = restart.await.unwrap();
+    if answered_at_end.is_none() {
+        _pg = Some(restarted.await.unwrap());
+    }
     let saw_503: usize = answers.iter().map(|a| a.3).sum();
-    eprintln!("503 answers seen during the restart: {saw_503}");
-    assert!(saw_503 > 0, "the restart did not overlap the rush");
+    eprintln!(
+        "503 answers seen during the restart: {saw_503}; registrations finished when the \
+         restart was done: {answered_at_end:?} of 300"
+    );
+    // The rush was under way when the restart began (60 answers awaited) and went on after
+    // it: requests that waited for a connection through the outage (at most
+    // `database.acquire_timeout_secs`) may all succeed, so a 503 is allowed, not required.
+    assert!(answered_at_start >= 60);
+    assert!(
+        answered_at_end.is_some_and(|n| n < 300),
+        "the rush ended before the restart did"
+    );
 
     let outcome: Vec<_> = answers
         .iter()

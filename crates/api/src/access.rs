@@ -277,10 +277,30 @@ fn bearer(req: &Request) -> Result<Option<String>, ApiError> {
 /// 401; a participant's manage token only where the operation takes one), then checks
 /// the operation's [`Need`] — for a forum, with `forums::find_for_write` (401, 403, or
 /// 404 for a forum the caller may not see).
+///
+/// A refused request's body is never read, so the connection cannot carry another
+/// request: the refusal says `Connection: close` (RFC 9112 §9.6) when the request had a
+/// body, and the client opens a new connection instead of writing into a closed one.
 pub async fn gate(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let has_body = req
+        .headers()
+        .contains_key(axum::http::header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
     match check(&s, req).await {
         Ok(req) => next.run(req).await,
-        Err(e) => e.into_response(),
+        Err(e) => {
+            let mut res = e.into_response();
+            if has_body {
+                res.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    axum::http::HeaderValue::from_static("close"),
+                );
+            }
+            res
+        }
     }
 }
 
