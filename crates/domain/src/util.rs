@@ -77,6 +77,40 @@ impl<T> Page<T> {
     }
 }
 
+/// One page of a keyset (seek) pagination: the rows of `sel` after the key that `cursor`
+/// names (an opaque [`encode_cursor`] string from the previous page), ascending by
+/// `column`, at most `limit` of them, and the cursor of the next page (`None` on the last
+/// one). `key` reads a row's value of `column`, which must be unique within `sel`.
+/// Errors: 422 `cursor` when it does not decode to a key; database errors.
+pub async fn keyset_page<E, C, K>(
+    db: &impl sea_orm::ConnectionTrait,
+    sel: sea_orm::Select<E>,
+    column: C,
+    cursor: Option<&str>,
+    limit: u64,
+    key: impl Fn(&E::Model) -> K,
+) -> Result<(Vec<E::Model>, Option<String>)>
+where
+    E: sea_orm::EntityTrait,
+    C: sea_orm::ColumnTrait,
+    K: Serialize + DeserializeOwned + Into<sea_orm::Value>,
+{
+    use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
+    let mut sel = sel;
+    if let Some(c) = cursor {
+        let after: K = decode_cursor(c)?;
+        sel = sel.filter(column.gt(after));
+    }
+    let mut rows = sel.order_by_asc(column).limit(limit + 1).all(db).await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| encode_cursor(&key(r)))
+    } else {
+        None
+    };
+    Ok((rows, next_cursor))
+}
+
 /// Default and maximum page sizes.
 pub const DEFAULT_LIMIT: u64 = 50;
 /// The largest `limit` accepted.

@@ -3,10 +3,7 @@
 //! creation; only its SHA-256 is stored ([`super::hash_token`]). Listing never shows it.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -185,24 +182,18 @@ pub async fn list(
 ) -> Result<Page<TokenView>> {
     let account_id = caller.account_id()?;
     let limit = util::page_limit(q.limit)?;
-    let mut sel = api_token::Entity::find()
+    let sel = api_token::Entity::find()
         .filter(api_token::Column::AccountId.eq(account_id))
         .filter(api_token::Column::RevokedAt.is_null());
-    if let Some(c) = &q.cursor {
-        let after: Uuid = util::decode_cursor(c)?;
-        sel = sel.filter(api_token::Column::Id.gt(after));
-    }
-    let mut rows = sel
-        .order_by_asc(api_token::Column::Id)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|t| util::encode_cursor(&t.id))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = util::keyset_page(
+        db,
+        sel,
+        api_token::Column::Id,
+        q.cursor.as_deref(),
+        limit,
+        |t| t.id,
+    )
+    .await?;
     Ok(Page {
         items: rows.into_iter().map(TokenView::from).collect(),
         next_cursor,

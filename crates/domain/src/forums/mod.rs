@@ -742,21 +742,15 @@ pub async fn list(
     if let Some(s) = q.status {
         sel = sel.filter(entity::Column::Status.eq(s.as_str()));
     }
-    if let Some(c) = &q.cursor {
-        let after: String = util::decode_cursor(c)?;
-        sel = sel.filter(entity::Column::Slug.gt(after));
-    }
-    let mut rows = sel
-        .order_by_asc(entity::Column::Slug)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|f| util::encode_cursor(&f.slug))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = util::keyset_page(
+        db,
+        sel,
+        entity::Column::Slug,
+        q.cursor.as_deref(),
+        limit,
+        |f| f.slug.clone(),
+    )
+    .await?;
     Ok(Page {
         items: rows.iter().map(ForumView::from).collect(),
         next_cursor,

@@ -131,25 +131,19 @@ pub async fn public_list(
         return Err(crate::Error::NotFound("participant list"));
     }
     let limit = util::page_limit(q.limit)?;
-    let mut sel = registration::Entity::find()
+    let sel = registration::Entity::find()
         .filter(registration::Column::ForumId.eq(a.forum.id))
         .filter(registration::Column::Status.eq(Status::Confirmed.as_str()))
         .filter(registration::Column::PublicConsent.eq(true));
-    if let Some(c) = &q.cursor {
-        let after: i64 = util::decode_cursor(c)?;
-        sel = sel.filter(registration::Column::Seq.gt(after));
-    }
-    let mut rows = sel
-        .order_by_asc(registration::Column::Seq)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| util::encode_cursor(&r.seq))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = util::keyset_page(
+        db,
+        sel,
+        registration::Column::Seq,
+        q.cursor.as_deref(),
+        limit,
+        |r| r.seq,
+    )
+    .await?;
     Ok(Page {
         items: rows
             .into_iter()
@@ -174,22 +168,15 @@ pub async fn list(
 ) -> Result<Page<RegistrationView>> {
     let a = forums::find_for_write(db, caller, slug, Permission::Read).await?;
     let limit = util::page_limit(q.limit)?;
-    let mut sel = filtered(a.forum.id, &q);
-    if let Some(c) = &q.cursor {
-        let after: i64 = util::decode_cursor(c)?;
-        sel = sel.filter(registration::Column::Seq.gt(after));
-    }
-    let mut rows = sel
-        .order_by_asc(registration::Column::Seq)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| util::encode_cursor(&r.seq))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = util::keyset_page(
+        db,
+        filtered(a.forum.id, &q),
+        registration::Column::Seq,
+        q.cursor.as_deref(),
+        limit,
+        |r| r.seq,
+    )
+    .await?;
     Ok(Page {
         items: rows.iter().map(RegistrationView::from).collect(),
         next_cursor,

@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    PaginatorTrait, QueryFilter, Set,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -107,23 +107,17 @@ pub async fn list(
 ) -> Result<Page<Member>> {
     let access = forums::find_for_write(db, caller, slug, Permission::Read).await?;
     let limit = util::page_limit(q.limit)?;
-    let mut sel =
+    let sel =
         forum_member::Entity::find().filter(forum_member::Column::ForumId.eq(access.forum.id));
-    if let Some(c) = &q.cursor {
-        let after: Uuid = util::decode_cursor(c)?;
-        sel = sel.filter(forum_member::Column::AccountId.gt(after));
-    }
-    let mut rows = sel
-        .order_by_asc(forum_member::Column::AccountId)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|m| util::encode_cursor(&m.account_id))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = util::keyset_page(
+        db,
+        sel,
+        forum_member::Column::AccountId,
+        q.cursor.as_deref(),
+        limit,
+        |m| m.account_id,
+    )
+    .await?;
     let mut accounts: std::collections::HashMap<Uuid, account::Model> = account::Entity::find()
         .filter(account::Column::Id.is_in(rows.iter().map(|m| m.account_id)))
         .all(db)
