@@ -486,6 +486,17 @@ fn skip_or_fail(what: &str) {
     eprintln!("SKIPPED: {what}");
 }
 
+/// `path` when that file exists; otherwise the same fail-or-skip rule as
+/// [`require_shared`]: a panic naming `how` to install it when `CONVENE_REQUIRE_SHARED=1`
+/// (as in `.ci/run`, which installs it), else a skip note and `None`.
+pub fn require_tool(path: PathBuf, how: &str) -> Option<PathBuf> {
+    if path.is_file() {
+        return Some(path);
+    }
+    skip_or_fail(&format!("{} is missing ({how})", path.display()));
+    None
+}
+
 /// Polls `f` every 100 ms until it returns `true`; panics naming `what` after `timeout`.
 pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut f: F)
 where
